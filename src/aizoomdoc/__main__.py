@@ -1,0 +1,3 @@
+from aizoomdoc.cli import main
+
+main()

@@ -1,0 +1,345 @@
+"""Documents: upload (size limit enforced while streaming) + ingest with progress, list, show, delete.
+
+``POST /api/documents`` takes ``multipart/form-data`` with one or more ``file`` fields (a PDF, an
+image, or an OCR bundle together with its PDF), or a raw body with ``?filename=``. The body is
+streamed to a temporary folder under ``DATA_DIR/uploads``; the moment a file passes
+``MAX_FILE_SIZE_MB`` the upload stops with 413 and everything received is deleted — nothing is
+stored. Then each document is ingested (``pipeline/ingest.py``: parsed, source kept in file storage,
+blocks in the database, search index built). ``?chat_id=`` also attaches the documents to a chat.
+
+The answer is JSON (201 ``{"documents": [...]}``), or with ``Accept: application/x-ndjson`` a
+stream of lines — ``{"type": "progress", "file", "stage", "message"}`` … then
+``{"type": "document", "document": {...}}`` per file and ``{"type": "done"}`` (or
+``{"type": "error", "error": "..."}``) — which the web UI shows as ingest progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import shutil
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.errors import AizoomdocError, DocumentError, FileTooLargeError, InvalidInputError, NotFoundError
+from aizoomdoc.texts import t
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/documents", tags=["documents"])
+
+#: Multipart framing allowed on top of the files themselves (headers, boundaries, small fields).
+FORM_OVERHEAD = 64 * 1024
+MAX_FILES = 20
+PDF_SUFFIXES = {".pdf"}
+STAGES = {"read": "api.ingest.stage.read", "parse": "api.ingest.stage.read", "store": "api.ingest.stage.upload",
+          "index": "api.ingest.stage.index"}
+_PUBLIC_FIELDS = ("id", "title", "filename", "source_format", "file_size", "page_count", "block_count", "sheet",
+                  "created_at", "updated_at")
+
+
+def document_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row.get(k) for k in _PUBLIC_FIELDS}
+    out["id"] = str(out["id"])
+    out["can_render"] = bool(row.get("render_key"))
+    return out
+
+
+def _safe_name(raw: str) -> str:
+    name = unicodedata.normalize("NFC", raw.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    name = name.lstrip(".")[:150]
+    return name or "document"
+
+
+class _Receiver:
+    """Writes uploaded files into ``folder`` while counting bytes; stops at the size limit."""
+
+    def __init__(self, folder: Path, limit: int, limit_mb: float) -> None:
+        self.folder, self.limit, self.limit_mb = folder, limit, limit_mb
+        self.files: list[Path] = []
+        self._fh: Any = None
+        self._name = ""
+        self._size = 0
+        self.error: AizoomdocError | None = None
+
+    def begin(self, filename: str) -> None:
+        if len(self.files) >= MAX_FILES:
+            raise InvalidInputError("api.upload.bad_form", detail=f"больше {MAX_FILES} файлов за раз")
+        name = _safe_name(filename)
+        path = self.folder / name
+        n = 1
+        while path.exists():
+            n += 1
+            path = self.folder / f"{Path(name).stem}_{n}{Path(name).suffix}"
+        self._name, self._size = name, 0
+        self._fh = open(path, "wb")  # noqa: SIM115 - closed in end()/close()
+        self.files.append(path)
+
+    def write(self, data: bytes) -> None:
+        if self._fh is None:
+            return
+        self._size += len(data)
+        if self._size > self.limit:
+            raise FileTooLargeError("api.upload.too_large", name=self._name[:120], limit_mb=f"{self.limit_mb:g}")
+        self._fh.write(data)
+
+    def end(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            if self._size == 0:
+                raise InvalidInputError("api.upload.empty", name=self._name[:120])
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+async def receive_files(request: Request, folder: Path, limit: int, limit_mb: float,
+                        filename: str | None) -> list[Path]:
+    """Stream the request body into files under ``folder`` (multipart or raw)."""
+    ctype = request.headers.get("content-type", "")
+    length = request.headers.get("content-length")
+    multipart = ctype.lower().startswith("multipart/form-data")
+    if length and length.isdigit():
+        # Obviously too large: refused before a byte is read (exact limits are checked per file).
+        ceiling = limit * MAX_FILES + FORM_OVERHEAD if multipart else limit
+        if int(length) > ceiling:
+            raise FileTooLargeError("api.upload.too_large", name=filename or "…", limit_mb=f"{limit_mb:g}")
+    rx = _Receiver(folder, limit, limit_mb)
+    try:
+        if multipart:
+            await _receive_multipart(request, ctype, rx)
+        else:
+            if not filename:
+                raise InvalidInputError("api.upload.no_file")
+            rx.begin(filename)
+            async for chunk in request.stream():
+                rx.write(chunk)
+            rx.end()
+    finally:
+        rx.close()
+    if not rx.files:
+        raise InvalidInputError("api.upload.no_file")
+    return rx.files
+
+
+async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> None:
+    _, params = parse_options_header(ctype)
+    boundary = params.get(b"boundary")
+    if not boundary:
+        raise InvalidInputError("api.upload.bad_form", detail="нет boundary в Content-Type")
+    header_field = bytearray()
+    header_value = bytearray()
+    headers: dict[str, bytes] = {}
+    in_file = False
+    failure: list[BaseException] = []
+
+    def on_part_begin() -> None:
+        nonlocal in_file
+        headers.clear()
+        in_file = False
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        headers[header_field.decode("latin-1").lower()] = bytes(header_value)
+        header_field.clear()
+        header_value.clear()
+
+    def on_headers_finished() -> None:
+        nonlocal in_file
+        disp, opts = parse_options_header(headers.get("content-disposition", b""))
+        raw_name = opts.get(b"filename*") or opts.get(b"filename")
+        if raw_name is None:
+            return  # a plain form field: ignored
+        name = raw_name.decode("utf-8", "replace")
+        if name.lower().startswith("utf-8''"):
+            from urllib.parse import unquote
+
+            name = unquote(name[7:])
+        if name:
+            rx.begin(name)
+            in_file = True
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if in_file:
+            rx.write(data[start:end])
+
+    def on_part_end() -> None:
+        nonlocal in_file
+        if in_file:
+            rx.end()
+            in_file = False
+
+    callbacks = {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+        "on_part_data": on_part_data, "on_part_end": on_part_end,
+    }
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except AizoomdocError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed body
+        failure.append(exc)
+    if failure:
+        raise InvalidInputError("api.upload.bad_form", detail=type(failure[0]).__name__)
+
+
+_CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
+
+
+def upload_error(exc: DocumentError, folder: Path) -> DocumentError:
+    """A document error of an uploaded file as its uploader should read it: the file's own name
+    instead of the temporary path on the server, and no reader library detail in English
+    (e.g. PyMuPDF's "Failed to open stream") — then a plain "damaged or wrong format"."""
+    params: dict[str, Any] = {}
+    for key, value in exc.params.items():
+        text = str(value)
+        if str(folder) in text:
+            value = text.replace(str(folder) + "/", "")
+            if key in ("path", "pdf"):
+                value = f"«{value}»"
+        params[key] = value
+    name = Path(str(exc.params.get("path") or "")).name or "…"
+    detail = params.get("detail")
+    if detail is not None and not _CYRILLIC.search(str(detail)):
+        err = DocumentError("api.upload.unreadable", name=name)
+    else:
+        err = DocumentError(exc.key, **params)
+    err.status_code = exc.status_code
+    return err
+
+
+def ingest_order(paths: list[Path]) -> list[Path]:
+    """What to ingest of the files of one upload: an OCR bundle takes the PDF next to it as its
+    companion, so when both came together only the bundle files are ingested."""
+    others = [p for p in paths if p.suffix.lower() not in PDF_SUFFIXES and p.suffix.lower() not in
+              {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"}]
+    return others if others else paths
+
+
+@router.post("", status_code=201, summary="Загрузить документ(ы) и проиндексировать",
+             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
+async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
+                 filename: str | None = Query(None, max_length=255, description="имя файла для загрузки без multipart"),
+                 chat_id: str | None = Query(None, max_length=64, description="сразу прикрепить к чату")) -> Response:
+    settings = ctx.settings
+    chat = await ctx.chat(chat_id) if chat_id else None
+    folder = settings.data_dir / "uploads" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = await receive_files(request, folder, settings.max_file_size_bytes, settings.max_file_size_mb, filename)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def work() -> list[dict[str, Any]]:
+        try:
+            rows = []
+            for path in ingest_order(paths):
+                def progress(stage: str, _name: str = path.name) -> None:
+                    queue.put_nowait({"type": "progress", "file": _name, "stage": stage,
+                                      "message": t(STAGES.get(stage, "api.ingest.stage.read"))})
+                try:
+                    result = await ctx.state.documents.ingest(path, user_id=ctx.user_id, progress=progress)
+                except DocumentError as exc:
+                    raise upload_error(exc, folder) from exc
+                row = await ctx.state.documents.get_row(result.document.id, user_id=ctx.user_id)
+                doc = document_out(row or {"id": result.document.id, "title": result.document.title})
+                doc["created"] = result.created
+                rows.append(doc)
+                queue.put_nowait({"type": "document", "document": doc})
+            if chat is not None:
+                fresh = await ctx.chat(chat["id"])
+                meta = dict(fresh.get("metadata") or {})
+                known = list(meta.get("document_ids") or [])
+                meta["document_ids"] = known + [d["id"] for d in rows if d["id"] not in known]
+                await ctx.store.update_chat(chat["id"], metadata=meta)
+            return rows
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    if "application/x-ndjson" not in request.headers.get("accept", ""):
+        docs = await work()
+        return Response(json.dumps({"documents": docs}, ensure_ascii=False), status_code=201,
+                        media_type="application/json")
+
+    task = asyncio.create_task(work())
+
+    async def lines() -> AsyncIterator[bytes]:
+        def line(obj: dict[str, Any]) -> bytes:
+            return (json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8")
+
+        task.add_done_callback(lambda _t: queue.put_nowait(None))
+        while (item := await queue.get()) is not None:
+            yield line(item)
+        try:
+            task.result()
+        except AizoomdocError as exc:
+            yield line({"type": "error", "error": str(exc), "key": exc.key, "status": exc.status_code})
+            return
+        except Exception:  # noqa: BLE001 - never a traceback to the client
+            log.exception("ingest failed")
+            yield line({"type": "error", "error": t("api.internal"), "status": 500})
+            return
+        yield line({"type": "done", "message": t("api.ingest.stage.done")})
+
+    return StreamingResponse(lines(), status_code=201, media_type="application/x-ndjson",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("", summary="Документы пользователя (новые сверху)")
+async def list_documents(ctx: Ctx = Depends(get_ctx), limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
+    rows = await ctx.state.documents.list_documents(user_id=ctx.user_id, limit=limit)
+    return {"documents": [document_out(r) for r in rows]}
+
+
+async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
+    row = await ctx.state.documents.get_row(document_id, user_id=ctx.user_id)
+    if row is None or str(row.get("user_id")) != ctx.user_id:
+        raise NotFoundError("api.document_not_found", document_id=document_id[:60])
+    return row
+
+
+@router.get("/{document_id}", summary="Документ: страницы, блоков, штамп")
+async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
+    row = await owned_document(ctx, document_id)
+    out = document_out(row)
+    out["pages"] = [{k: p.get(k) for k in ("page_index", "width", "height", "unit", "is_scanned", "sheet")}
+                    for p in row.get("pages") or []]
+    return out
+
+
+@router.delete("/{document_id}", status_code=204, summary="Удалить документ (блоки и файлы тоже)")
+async def delete_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
+    await owned_document(ctx, document_id)
+    await ctx.state.documents.delete(document_id, user_id=ctx.user_id)
+    cache = getattr(ctx.state.source, "_docs", None)
+    if isinstance(cache, dict):
+        cache.pop(document_id, None)
+    return Response(status_code=204)
+
+
+__all__ = ["document_out", "owned_document", "receive_files", "router"]

@@ -1,0 +1,179 @@
+"""``aizoomdoc ingest PATH…``, ``aizoomdoc search QUERY``, ``aizoomdoc documents``,
+``aizoomdoc sample-set OUT_DIR``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aizoomdoc.cli.app import app, console, err_console, fail, run_async
+from aizoomdoc.config import get_settings
+from aizoomdoc.errors import AizoomdocError, describe_os_error
+from aizoomdoc.texts import t
+
+_STAGES = {"read": "чтение", "parse": "разбор", "store": "сохранение", "index": "индекс"}
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: list[Path] = typer.Argument(..., help="PDF, PNG/JPG или разметка OCR (JSON, HTML, Markdown)"),
+    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
+) -> None:
+    """Загрузить документы: страницы и блоки в базу, исходный файл в хранилище, поисковый индекс."""
+    from aizoomdoc.pipeline.ingest import DocumentService
+
+    async def run() -> int:
+        results: list[dict[str, object]] = []
+        failed = 0
+        async with DocumentService(get_settings()) as service:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=err_console, transient=True,
+                          disable=as_json) as bar:
+                task = bar.add_task(t("ingest.reading", name=""), total=len(paths))
+                for path in paths:
+                    name = path.name
+
+                    def stage(s: str, name: str = name) -> None:
+                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {_STAGES.get(s, s)}")
+
+                    try:
+                        result = await service.ingest(path, user_id=user, progress=stage)
+                    except AizoomdocError as exc:
+                        failed += 1
+                        results.append({"path": str(path), "error": str(exc)})
+                        if not as_json:
+                            bar.console.print(f"[red]✘[/] {t('ingest.failed', name=name, error=exc)}",
+                                              highlight=False, soft_wrap=True)
+                    else:
+                        doc = result.document
+                        results.append({"path": str(path), "document_id": doc.id, "created": result.created,
+                                        "pages": doc.page_count, "blocks": len(doc.blocks),
+                                        "format": doc.source_format, "title": doc.title})
+                        if not as_json:
+                            if result.created:
+                                msg = t("ingest.done", name=name, pages=doc.page_count, blocks=len(doc.blocks),
+                                        document_id=doc.id)
+                                bar.console.print(f"[green]✔[/] {msg}", highlight=False, soft_wrap=True)
+                            else:
+                                msg = t("ingest.already", name=name, document_id=doc.id)
+                                bar.console.print(f"[yellow]=[/] {msg}", highlight=False, soft_wrap=True)
+                    bar.advance(task)
+        if as_json:
+            typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        else:
+            added = sum(1 for r in results if r.get("created") is True)
+            skipped = sum(1 for r in results if r.get("created") is False)
+            console.print(t("ingest.summary", added=added, skipped=skipped, failed=failed), highlight=False)
+        return failed
+
+    failed = run_async(run)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("search")
+def search_command(
+    query: str = typer.Argument(..., help="запрос: слова и шифры, например «утеплитель кровли П-1»"),
+    doc: list[str] = typer.Option([], "--doc", "-d", help="путь или id документа (можно несколько); "
+                                                         "без --doc — по всем загруженным"),
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="сколько блоков показать"),
+    page: list[int] = typer.Option([], "--page", "-p", min=1, help="только эти страницы (с 1)"),
+    as_json: bool = typer.Option(False, "--json", help="вывести найденное в JSON"),
+    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+) -> None:
+    """Найти блоки по запросу (новый путь сначала загружается)."""
+    from aizoomdoc.pipeline.ingest import DocumentService
+    from aizoomdoc.search import analyze_query
+
+    if not analyze_query(query):
+        fail(t("search.empty_query"))
+
+    async def run() -> None:
+        async with DocumentService(get_settings()) as service:
+            ids: list[str] | None = None
+            titles: dict[str, str] = {}
+            if doc:
+                ids = []
+                for ref in doc:
+                    row = await service.find(ref, user_id=user)
+                    ids.append(str(row["id"]))
+                    titles[str(row["id"])] = row["title"]
+            else:
+                rows = await service.list_documents(user_id=user, limit=100_000)
+                if not rows:
+                    fail(t("search.no_documents"))
+                titles = {str(r["id"]): r["title"] for r in rows}
+            hits = await service.search(query, ids, top_k=top_k, pages=page or None, user_id=user)
+        if as_json:
+            typer.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+            return
+        if not hits:
+            console.print(t("search.no_hits", query=query), highlight=False)
+            return
+        table = Table(title=t("search.header", count=len(hits), query=query), show_lines=False)
+        for key in ("score", "document", "page", "block", "type", "text"):
+            table.add_column(t(f"search.col.{key}"), overflow="fold")
+        for h in hits:
+            text = " ".join(h.text.split())
+            table.add_row(f"{h.score:.2f}", titles.get(h.document_id, h.document_id[:8]), str(h.page_number),
+                          h.block_id, h.block_type, text[:160] + ("…" if len(text) > 160 else ""))
+        console.print(table)
+
+    run_async(run)
+
+
+@app.command("documents")
+def documents_command(
+    as_json: bool = typer.Option(False, "--json", help="вывести список в JSON"),
+    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+) -> None:
+    """Список загруженных документов."""
+    from aizoomdoc.pipeline.ingest import DocumentService
+
+    async def run() -> list[dict[str, object]]:
+        async with DocumentService(get_settings()) as service:
+            return await service.list_documents(user_id=user, limit=10_000)
+
+    rows = run_async(run)
+    if as_json:
+        keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "sha256", "created_at")
+        typer.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print(t("documents.list.empty"), highlight=False)
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into --doc
+    table.add_column("Название", overflow="fold", ratio=2)
+    for col in ("Формат", "Стр.", "Блоков"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("Файл", overflow="fold", ratio=1)
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),
+                      str(r["block_count"]), str(r["filename"]))
+    console.print(table)
+
+
+@app.command("sample-set")
+def sample_set_command(
+    out_dir: Path = typer.Argument(..., help="папка, куда записать комплект"),
+    sheets: int = typer.Option(4, "--sheets", min=1, max=500, help="сколько листов (4 основных + планы этажей)"),
+    bundles: bool = typer.Option(False, "--bundles", help="записать рядом разметку OCR во всех форматах"),
+    name: str = typer.Option("synthetic-set", "--name", help="имя файла без расширения"),
+) -> None:
+    """Записать синтетический комплект чертежей ОВ (PDF с текстовым слоем) для демо и тестов."""
+    from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+
+    try:
+        s = build_drawing_set(sheets)
+        path = s.write(out_dir / f"{name}.pdf")
+        if bundles:
+            write_bundle_fixtures(out_dir, s, stem=name, with_pdf=False)
+    except OSError as exc:
+        fail(t("documents.unreadable", path=str(out_dir), detail=describe_os_error(exc)))
+    console.print(t("sample.written", path=str(path), pages=len(s.sheets)), highlight=False)

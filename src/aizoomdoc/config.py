@@ -1,0 +1,168 @@
+"""One Settings object for the whole application, read from the environment and `.env`.
+
+Every variable is documented in `env.example`. With none set, the application runs on SQLite and a
+local folder under ``DATA_DIR`` and answers with the offline extractive answerer.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aizoomdoc.errors import ConfigError
+from aizoomdoc.texts import t
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # --- Supabase / PostgreSQL -------------------------------------------------------------
+    supabase_url: str | None = None
+    supabase_anon_key: SecretStr | None = None
+    supabase_service_key: SecretStr | None = None
+    supabase_jwt_secret: SecretStr | None = None
+    database_url: SecretStr | None = None
+    use_database: bool = True
+    db_connect_timeout: float = Field(5.0, gt=0)
+    db_pool_size: int = Field(5, ge=1)
+
+    # --- Offline mode (journal + sync; see docs/OFFLINE.md) ---------------------------------------
+    offline_mode: bool = True  # PostgreSQL/S3 down -> keep working locally, sync when back
+    sync_auto: bool = True  # probe and sync in the background
+    sync_interval: float = Field(30.0, gt=0)  # seconds between background retries of a stuck sync
+    sync_probe_initial: float = Field(1.0, gt=0)  # first probe of a dead server after this many s
+    sync_probe_max: float = Field(60.0, gt=0)  # probe backoff doubles up to this many seconds
+    sync_batch_size: int = Field(500, ge=1)  # journal entries per database transaction
+    sync_max_attempts: int = Field(5, ge=1)  # failures before an entry is set aside as a conflict
+
+    # --- S3-compatible storage ---------------------------------------------------------------
+    use_s3_storage: bool = False
+    s3_endpoint_url: str | None = None
+    s3_region: str = "ru-central-1"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str | None = None
+    s3_addressing_style: Literal["path", "virtual", "auto"] = "path"
+    s3_url_expiration: int = Field(3600, gt=0)
+    s3_connect_timeout: float = Field(3.0, gt=0)
+    s3_read_timeout: float = Field(30.0, gt=0)
+    s3_max_attempts: int = Field(2, ge=1)
+    s3_max_concurrency: int = Field(16, ge=1)
+    s3_multipart_threshold_mb: float = Field(16.0, ge=5)  # larger files go up in parts
+    s3_multipart_chunk_mb: float = Field(5.0, ge=5)  # part size (S3 minimum 5 MB; measured best)
+    max_file_size_mb: float = Field(100.0, gt=0)
+
+    # --- Local data --------------------------------------------------------------------------
+    data_dir: Path = Path("./aizoomdoc-data")
+    signing_secret: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:8000"  # base of the local backend's /files/ links
+
+    # --- LLM ---------------------------------------------------------------------------------
+    llm_base_url: str = "https://openrouter.ai/api/v1"
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "google/gemini-2.5-flash"
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(3, ge=0)
+    llm_max_steps: int = Field(10, ge=1)
+    llm_max_images_per_call: int = Field(6, ge=1)
+    llm_max_chars_per_call: int = Field(24000, ge=1000)
+    llm_stream: bool = True
+    llm_temperature: float | None = Field(0.2, ge=0, le=2)
+    llm_retry_backoff: float = Field(1.0, ge=0)
+    llm_retry_backoff_max: float = Field(30.0, ge=0)
+    llm_history_messages: int = Field(4, ge=0)
+    llm_context_chars: int = Field(7000, ge=1000)
+
+    # --- Search / viewports ------------------------------------------------------------------
+    search_top_k: int = Field(10, ge=1)
+    search_list_top_k: int = Field(30, ge=1)  # hits for list questions ("Найди все …", "перечисли …")
+    viewport_max_pixels: int = Field(4_000_000, ge=100_000)
+    viewport_max_count: int = Field(6, ge=0)
+    viewport_target_cap_px: float = Field(24.0, gt=4)
+    viewport_max_dpi: float = Field(600.0, ge=72)
+    viewport_grid: bool = True
+    viewport_outline_hits: bool = True
+
+    # --- Server ------------------------------------------------------------------------------
+    auth_mode: Literal["local", "server"] = "local"
+    default_user_id: str = "local"
+    api_token_pepper: SecretStr | None = None  # HMAC key for stored API token hashes (optional)
+    cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
+    api_ask_concurrency: int = Field(8, ge=1)  # questions answered at once per worker
+    api_events_poll_interval: float = Field(0.25, gt=0)  # seconds between event-log polls (SSE)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser()
+
+    # Convenience accessors ---------------------------------------------------------------------
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "aizoomdoc.db"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def max_file_size_bytes(self) -> int:
+        return int(self.max_file_size_mb * 1024 * 1024)
+
+    def secret(self, name: str) -> str | None:
+        """The plain value of a secret field, or None."""
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
+
+
+_DETAIL_KEYS = {
+    "float_parsing": "config.detail.number", "float_type": "config.detail.number",
+    "int_parsing": "config.detail.integer", "int_type": "config.detail.integer",
+    "int_from_float": "config.detail.integer", "bool_parsing": "config.detail.bool",
+    "bool_type": "config.detail.bool", "greater_than_equal": "config.detail.ge",
+    "greater_than": "config.detail.gt", "less_than_equal": "config.detail.le", "less_than": "config.detail.lt",
+    "literal_error": "config.detail.choice",
+}
+
+
+def settings_error(exc: ValidationError) -> ConfigError:
+    """The first problem of a :class:`ValidationError` of :class:`Settings` as a :class:`ConfigError`
+    in Russian: the variable, what is wrong, the value given (never the value of a secret)."""
+    first = exc.errors()[0]
+    field_name = ".".join(str(p) for p in first["loc"])
+    ctx = first.get("ctx") or {}
+    limit = next((ctx[k] for k in ("ge", "gt", "le", "lt") if k in ctx), "")
+    info = Settings.model_fields.get(str(first["loc"][0])) if first["loc"] else None
+    secret = info is not None and "SecretStr" in repr(info.annotation)
+    value = "…" if secret else str(first.get("input", ""))[:80]
+    key = _DETAIL_KEYS.get(first["type"])
+    detail = (t(key, value=value, limit=f"{limit:g}" if isinstance(limit, float) else limit,
+                expected=str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "))
+              if key else first["msg"])
+    return ConfigError("config.invalid", name=field_name.upper(), detail=detail)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings from the environment and ``.env``; a wrong value raises :class:`ConfigError`."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,278 @@
+"""Format C: OCR HTML, first (C1) and second (C2) generation.
+
+A sequence of ``<div class="block block-type-{text|table|image}">`` each with a header
+``Блок #k (стр. N) | Тип: T | ID: …`` (1-based page) and a content div starting with
+``<p>BLOCK: FULL-ID</p>``. Block contents are raw OCR HTML and may themselves be whole HTML
+documents with unbalanced tags, so the file is split on the block openings (regex) and each
+block's content is converted with the tolerant :func:`~aizoomdoc.documents.text.html_to_text`.
+
+C2 adds ``Linked block``/``Created`` lines, a ``stamp-info`` div and labelled image fields.
+The HTML carries no coordinates: blocks get the whole page and ``has_coords=False`` (a JSON
+companion can supply them, see :mod:`aizoomdoc.documents.bundle`).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import logging
+import re
+from typing import Any, ClassVar
+
+from aizoomdoc.documents.base import (
+    FULL_PAGE,
+    Source,
+    finish_document,
+    is_stamp_dict,
+    new_document,
+    sheet_from_mapping,
+)
+from aizoomdoc.documents.model import Block, BlockType, Document, Page, SheetInfo
+from aizoomdoc.documents.text import (
+    analysis_text,
+    entities_list,
+    has_table,
+    html_to_text,
+    parse_json_objects,
+    squash,
+    unwrap_analysis,
+)
+from aizoomdoc.errors import DocumentError
+
+log = logging.getLogger(__name__)
+
+_BLOCK_OPEN = re.compile(r'<div\s+class="block\s+block-type-(\w+)"[^>]*>', re.IGNORECASE)
+_HEADER = re.compile(r'<div\s+class="block-header"[^>]*>(.*?)</div>', re.IGNORECASE | re.DOTALL)
+_CONTENT_OPEN = re.compile(r'<div\s+class="block-content"[^>]*>', re.IGNORECASE)
+_PAGE = re.compile(r"стр\.\s*(\d+)", re.IGNORECASE)
+_TYPE = re.compile(r"Тип:\s*(\w+)", re.IGNORECASE)
+_HEADER_ID = re.compile(r"ID:\s*([\w-]+)(\.\.\.|…)?", re.IGNORECASE)
+_BLOCK_ID = re.compile(r"<p>\s*BLOCK:\s*([^<\s]+)\s*</p>", re.IGNORECASE)
+_LINKED = re.compile(r"<p>\s*<b>\s*Linked block:\s*</b>\s*([^<]+?)\s*</p>", re.IGNORECASE)
+_CREATED = re.compile(r"<p>\s*<b>\s*Created:\s*</b>\s*([^<]+?)\s*</p>", re.IGNORECASE)
+_STAMP = re.compile(r'<div\s+class="stamp-info"[^>]*>(.*?)</div>', re.IGNORECASE | re.DOTALL)
+_LINK_P = re.compile(r'<p>\s*<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>\s*</p>', re.IGNORECASE | re.DOTALL)
+_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.IGNORECASE | re.DOTALL)
+_LABELLED = re.compile(r"<p>\s*<b>\s*([^<]+?):\s*</b>\s*(.*?)</p>", re.IGNORECASE | re.DOTALL)
+_IMAGE_KIND = re.compile(r"<p>\s*<b>\s*\[ИЗОБРАЖЕНИЕ\]\s*</b>(.*?)</p>", re.IGNORECASE | re.DOTALL)
+_TAIL = re.compile(r"(\s*</div>){1,2}\s*(</body>\s*</html>\s*)?$", re.IGNORECASE)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+#: Labels of C2 image fields -> keys in ``block.extra``.
+IMAGE_FIELDS = {
+    "краткое описание": "summary",
+    "описание": "description",
+    "текст на чертеже": "drawing_text",
+    "сущности": "entities",
+}
+_STAMP_LABELS = {
+    "шифр": "document_code",
+    "стадия": "stage",
+    "лист": "sheet_number",
+    "объект": "object_name",
+    "наименование": "sheet_name",
+    "организация": "organization",
+}
+_TYPES: dict[str, BlockType] = {"text": "text", "table": "table", "image": "image"}
+
+
+def _plain(fragment: str) -> str:
+    return " ".join(htmllib.unescape(_TAGS.sub(" ", fragment)).split())
+
+
+def parse_stamp_info(fragment: str) -> SheetInfo | None:
+    """``<b>Шифр:</b> X | <b>Стадия:</b> Р | …`` -> SheetInfo."""
+    values: dict[str, str] = {}
+    for m in re.finditer(r"<b>\s*([^<:]+?)\s*:\s*</b>(.*?)(?=<b>|$)", fragment, re.DOTALL):
+        key = _STAMP_LABELS.get(m.group(1).strip().lower())
+        value = _plain(m.group(2)).strip(" |")
+        if key and value:
+            values[key] = value
+    info = SheetInfo(**values)
+    return None if info.is_empty() else info
+
+
+def parse_image_kind(value: str) -> dict[str, str]:
+    """``| Тип: План этажа | Оси: А-Г/1-5`` -> {"kind": …, "axes": …}."""
+    out: dict[str, str] = {}
+    for part in _plain(value).split("|"):
+        label, _, v = part.partition(":")
+        label, v = label.strip().lower(), v.strip()
+        if label == "тип" and v:
+            out["kind"] = v
+        elif label == "оси" and v:
+            out["axes"] = v
+    return out
+
+
+def split_entities(value: str) -> list[str]:
+    return [e.strip() for e in value.split(",") if e.strip()]
+
+
+def compose_image_text(fields: dict[str, Any]) -> str:
+    """Searchable text of labelled image fields (C2 HTML, D1 Markdown)."""
+    lines: list[str] = []
+    kind = " ".join(x for x in (fields.get("kind"), f"Оси: {fields['axes']}" if fields.get("axes") else None) if x)
+    if kind:
+        lines.append(kind)
+    for key in ("summary", "description", "drawing_text"):
+        if fields.get(key):
+            lines.append(str(fields[key]))
+    if fields.get("entities"):
+        lines.append(", ".join(fields["entities"]))
+    return "\n".join(lines)
+
+
+def _title(text: str, first_block: int, source: Source) -> str | None:
+    head = text[:first_block]
+    m = _H1.search(head) or _TITLE.search(head)
+    if not m:
+        return None
+    title = _plain(m.group(1))
+    title = title.split(" / ")[-1].strip()
+    title = re.sub(r"\s*-\s*OCR$", "", title)
+    title = re.sub(r"\.pdf$", "", title, flags=re.IGNORECASE).strip()
+    if title.lower() in ("document", ""):
+        return None
+    return title
+
+
+class OcrHtmlReader:
+    format: ClassVar[str] = "ocr_html"
+    extensions: ClassVar[tuple[str, ...]] = (".html", ".htm")
+
+    def sniff(self, source: Source, head: str) -> bool:
+        return 'class="block-header"' in head or bool(_BLOCK_OPEN.search(head))
+
+    def read(self, source: Source) -> Document:
+        text = source.text()
+        path = str(source.path)
+        if not text.strip():
+            raise DocumentError("documents.empty", path=path)
+        opens = list(_BLOCK_OPEN.finditer(text))
+        if not opens:
+            raise DocumentError("documents.html_invalid", path=path, detail="не найдено ни одного блока")
+        doc = new_document(source, "ocr_html", title=_title(text, opens[0].start(), source))
+        pages: dict[int, Page] = {}
+        seen: set[str] = set()
+        generation = "C1"
+        for i, m in enumerate(opens):
+            end = opens[i + 1].start() if i + 1 < len(opens) else len(text)
+            chunk = text[m.end():end]
+            is_last = i + 1 == len(opens)
+            if is_last and not re.search(r"</div>\s*</div>\s*(</body>\s*</html>)?\s*$", chunk, re.IGNORECASE):
+                raise DocumentError(
+                    "documents.html_invalid", path=path,
+                    detail=f"файл обрезан: блок №{i + 1} не закрыт",
+                )
+            block, c2 = self._block(chunk, m.group(1), i, seen, path)
+            if c2:
+                generation = "C2"
+            page = pages.setdefault(block.page_index, Page(block.page_index, 0.0, 0.0, unit="px"))
+            page.blocks.append(block)
+        doc.pages = list(pages.values())
+        doc.metadata["generation"] = generation
+        return finish_document(doc)
+
+    def _block(self, chunk: str, css_type: str, i: int, seen: set[str], path: str) -> tuple[Block, bool]:
+        header_m = _HEADER.search(chunk)
+        if header_m is None:
+            raise DocumentError("documents.html_invalid", path=path, detail=f"у блока №{i + 1} нет заголовка")
+        header = _plain(header_m.group(1))
+        page_m = _PAGE.search(header)
+        if page_m is None or int(page_m.group(1)) < 1:
+            raise DocumentError(
+                "documents.html_invalid", path=path,
+                detail=f"в заголовке блока №{i + 1} нет номера страницы («стр. N»): {header[:80]}",
+            )
+        page_index = int(page_m.group(1)) - 1
+        type_m = _TYPE.search(header)
+        block_type = _TYPES.get((type_m.group(1) if type_m else css_type).lower(), _TYPES.get(css_type.lower(), "text"))
+        content_m = _CONTENT_OPEN.search(chunk, header_m.end())
+        content = chunk[content_m.end():] if content_m else chunk[header_m.end():]
+        content = _TAIL.sub("", content)
+
+        id_m = _BLOCK_ID.search(content)
+        if id_m:
+            block_id = id_m.group(1).strip()
+            content = content[: id_m.start()] + content[id_m.end():]
+        else:
+            hid = _HEADER_ID.search(header)
+            block_id = hid.group(1) if hid and not hid.group(2) else f"p{page_index + 1}-b{i + 1}"
+        if block_id in seen:
+            block_id = f"{block_id}#{i + 1}"
+        seen.add(block_id)
+
+        block = Block(
+            id=block_id, page_index=page_index, block_type=block_type, text="",
+            coords_norm=FULL_PAGE, has_coords=False,
+        )
+        c2 = False
+        if (lm := _LINKED.search(content)) is not None:
+            block.links.append(_plain(lm.group(1)))
+            content = content[: lm.start()] + content[lm.end():]
+            c2 = True
+        if (cm := _CREATED.search(content)) is not None:
+            block.extra["created"] = _plain(cm.group(1))
+            content = content[: cm.start()] + content[cm.end():]
+            c2 = True
+        if (sm := _STAMP.search(content)) is not None:
+            block.sheet = parse_stamp_info(sm.group(1))
+            content = content[: sm.start()] + content[sm.end():]
+            c2 = True
+        for lk in list(_LINK_P.finditer(content)):
+            href = htmllib.unescape(lk.group(1))
+            label = _plain(lk.group(2)).lower()
+            if "изображ" in label or "кроп" in label or href.lower().endswith((".pdf", ".png", ".jpg", ".jpeg")):
+                block.crop_ref = block.crop_ref or href
+                content = content.replace(lk.group(0), "")
+        parts: list[str] = []
+        if block_type == "image":
+            parts.extend(self._image_parts(block, content))
+        else:
+            if has_table(content):
+                block.extra["has_table"] = True
+            parts.append(html_to_text(content))
+        block.text = squash("\n".join(p for p in parts if p))
+        return block, c2
+
+    def _image_parts(self, block: Block, content: str) -> list[str]:
+        parts: list[str] = []
+        pres = list(_PRE.finditer(content))
+        for pm in pres:
+            objects = parse_json_objects(htmllib.unescape(pm.group(1)))
+            if not objects:
+                parts.append(html_to_text(pm.group(0)))
+            for obj in objects:
+                parts.append(analysis_text(obj))
+                analysis = unwrap_analysis(obj)
+                if is_stamp_dict(analysis):
+                    sheet = sheet_from_mapping(analysis)
+                    block.sheet = (block.sheet.merged(sheet) if block.sheet else sheet)
+                    block.extra["stamp"] = True
+                elif analysis is not None:
+                    block.extra.setdefault("analysis", analysis)
+                    if ents := entities_list(analysis):
+                        block.extra.setdefault("entities", ents)
+        for pm in reversed(pres):
+            content = content[: pm.start()] + content[pm.end():]
+        fields: dict[str, Any] = {}
+        km = _IMAGE_KIND.search(content)
+        if km is not None:
+            fields.update(parse_image_kind(km.group(1)))
+            content = content[: km.start()] + content[km.end():]
+        for lm in reversed(list(_LABELLED.finditer(content))):
+            key = IMAGE_FIELDS.get(_plain(lm.group(1)).lower())
+            if key is None:
+                continue
+            value = _plain(lm.group(2))
+            fields[key] = split_entities(value) if key == "entities" else value
+            content = content[: lm.start()] + content[lm.end():]
+        if fields:
+            block.extra.update({k: v for k, v in fields.items()})
+            parts.append(compose_image_text(fields))
+        rest = html_to_text(content)
+        if rest:
+            parts.append(rest)
+        return parts

@@ -1,0 +1,128 @@
+"""The offline answerer, the default when no LLM_API_KEY is set: an extractive answer built from
+the hits — in Russian, citing page and block, pointing at the viewports, and saying plainly that
+no language model was used.
+
+A list question ("Найди все …", ``list_mode``) gets every hit as a list grouped by page (in the
+order of the sheet, top to bottom): a table cell shows its whole row, a table block the rows that
+match the question, and a text repeated on several sheets (the title block) is listed once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from aizoomdoc.llm.base import Usage
+from aizoomdoc.llm.context import HitContext, clean_text, shorten
+from aizoomdoc.llm.loop import LoopResult
+from aizoomdoc.search import analyze_query, matching_rows
+from aizoomdoc.texts import t
+
+OFFLINE_MODEL = "offline-extractive"
+# A hit scoring below this share of the best hit is a stray word match (a table row that only
+# shares "Кровля" with the question); a direct answer names it only as a count.
+WEAK_SHARE = 0.1
+
+
+def offline_answer(
+    question: str,
+    hits: Sequence[HitContext],
+    image_labels: Sequence[str] = (),
+    *,
+    notes: Sequence[str] = (),
+    max_hits: int = 8,
+    hit_chars: int = 400,
+    list_mode: bool = False,
+) -> LoopResult:
+    lines = [t("offline.notice")]
+    lines.extend(notes)
+    if not hits:
+        lines.append(t("offline.nothing", question=question.strip()))
+        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+    if list_mode:
+        lines.extend(_list(question, hits, hit_chars))
+        if image_labels:
+            lines.append(t("offline.images", ids=", ".join(image_labels)))
+        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+    floor = max(h.score for h in hits) * WEAK_SHARE
+    shown = [h for h in hits if h.score >= floor]
+    weak, hits = len(hits) - len(shown), shown
+    pages = sorted({h.page_number for h in hits})
+    lines.append(t("offline.found", count=len(hits), pages=", ".join(map(str, pages))))
+    items = []
+    multi = len({h.document_id for h in hits}) > 1
+    for n, h in enumerate(hits[:max_hits], 1):
+        sheet = f", лист «{h.sheet_name}»" if h.sheet_name else ""
+        if multi:
+            sheet += f", документ «{h.document_title or h.document_id}»"
+        if h.image_label:
+            sheet += f", изображение {h.image_label}"
+        items.append(t("offline.hit", n=n, page=h.page_number, block_id=h.block_id, sheet=sheet,
+                       text=shorten(clean_text(h.text), hit_chars) or "—"))
+    if len(hits) > max_hits:
+        items.append(t("offline.more", count=len(hits) - max_hits))
+    if weak:
+        items.append(t("offline.weak", count=weak))
+    lines.append("\n".join(items))
+    if image_labels:
+        lines.append(t("offline.images", ids=", ".join(image_labels)))
+    return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+
+
+@dataclass
+class _Item:
+    hit: HitContext
+    text: str
+    order: tuple[int, float, float, int]
+    from_table: bool = False
+    also: list[int] = field(default_factory=list)
+
+
+def _list(question: str, hits: Sequence[HitContext], hit_chars: int) -> list[str]:
+    """Every hit as an item, grouped by (document, page); one paragraph per page."""
+    q = analyze_query(question)
+    docs: dict[str, int] = {}
+    items: list[_Item] = []
+    seen: dict[tuple[str, str], _Item] = {}
+    for rank, h in enumerate(hits):
+        doc = docs.setdefault(h.document_id, len(docs))
+        rows = matching_rows(h.text, q) if h.block_type == "table" or "\n" in h.text else []
+        box = h.coords_norm or (1.0, 1.0, 1.0, 1.0)
+        for k, text in enumerate(rows or [h.text]):
+            text = shorten(clean_text(text), hit_chars) or "—"
+            earlier = seen.get((h.document_id, text))
+            if earlier is not None:  # the same text on another sheet (title block, notes)
+                if h.page_number != earlier.hit.page_number and h.page_number not in earlier.also:
+                    earlier.also.append(h.page_number)
+                continue
+            item = _Item(h, text, (doc, float(box[1]), float(box[0]), rank * 1000 + k), from_table=bool(rows))
+            seen[(h.document_id, text)] = item
+            items.append(item)
+    items.sort(key=lambda it: (it.order[0], it.hit.page_number, *it.order[1:]))
+    pages = sorted({it.hit.page_number for it in items})
+    out = [t("offline.list_found", count=len(items), pages=", ".join(map(str, pages)))]
+    multi = len(docs) > 1
+    group: list[str] = []
+    current: tuple[int, int] | None = None
+    for it in items:
+        key = (it.order[0], it.hit.page_number)
+        if key != current:
+            if group:
+                out.append("\n".join(group))
+            current = key
+            h = it.hit
+            sheet = f", лист «{h.sheet_name}»" if h.sheet_name else ""
+            if multi:
+                sheet += f", документ «{h.document_title or h.document_id}»"
+            group = [t("offline.list_page", page=h.page_number, sheet=sheet)]
+        where = []
+        if it.from_table:
+            where.append(t("offline.list_row"))
+        if it.hit.image_label:
+            where.append(t("offline.list_image", label=it.hit.image_label))
+        if it.also:
+            where.append(t("offline.list_also", pages=", ".join(map(str, sorted(it.also)))))
+        group.append(t("offline.list_item", text=it.text, block_id=it.hit.block_id,
+                       where=f" ({'; '.join(where)})" if where else ""))
+    if group:
+        out.append("\n".join(group))
+    return out

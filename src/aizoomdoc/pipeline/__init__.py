@@ -1,0 +1,1 @@
+"""The pipeline layer: the only place wiring store, domain and LLM together (ask, ingest)."""

@@ -1,0 +1,33 @@
+"""What the ask pipeline needs from documents and search, behind one small interface.
+
+:class:`DocumentSource` resolves the user's document references (paths or ids) to
+:class:`~aizoomdoc.documents.model.Document` objects and searches their blocks. The default
+implementation is :class:`aizoomdoc.pipeline.ingest.ServiceDocumentSource` (ingest into the
+database and file storage, BM25 search); tests and embedding applications may pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from aizoomdoc.documents.model import Block, Document
+
+
+@dataclass
+class FoundBlock:
+    document: Document
+    block: Block
+    score: float
+
+
+@runtime_checkable
+class DocumentSource(Protocol):
+    async def resolve(self, refs: Sequence[str], user_id: str | None = None) -> list[Document]:
+        """Documents for paths (ingested when new) or document ids; NotFoundError otherwise."""
+        ...
+
+    async def search(self, documents: Sequence[Document], query: str, top_k: int) -> list[FoundBlock]:
+        """The best ``top_k`` blocks of ``documents`` for ``query``, best first."""
+        ...
