@@ -87,6 +87,8 @@ async def test_offline_answer_cites_the_right_page_and_persists_every_step(setti
     # viewports uploaded and recorded against the user message; the files are really there
     viewports = user["images"]
     assert viewports and all(im["image_type"] == "viewport" for im in viewports)
+    # ... only where the answer points: none for the hidden weak hits (page 3's spec rows)
+    assert {im["page_number"] for im in viewports} == {c.page_number for c in result.citations}
     assert {im["id"] for im in viewports} == {im.id for im in result.images}
     assert all(data[:4] == b"\x89PNG" for data in stored_files)
     assert all(im["width"] and im["height"] and im["page_number"] and im["coords_norm"] for im in viewports)

@@ -33,14 +33,19 @@ def print_result(service: AskService, result: AskResult, *, streamed: bool) -> N
     if result.citations:
         console.print(f"\n[bold]{t('cli.ask.citations')}:[/]", highlight=False)
         for c in result.citations:
-            console.print("  • " + t("cli.ask.citation", page=c.page_number, block_id=c.block_id,
-                                     document_id=c.document_id), highlight=False, markup=False, soft_wrap=True)
+            line = (t("cli.ask.citation", page=c.page_number, block_id=c.block_id, title=c.document_title)
+                    if c.document_title else
+                    t("cli.ask.citation_untitled", page=c.page_number, block_id=c.block_id,
+                      document_id=c.document_id))
+            console.print("  • " + line, highlight=False, markup=False, soft_wrap=True)
     if result.images:
         console.print(f"\n[bold]{t('cli.ask.images')}:[/]", highlight=False)
         for im in result.images:
-            page = f"стр. {im.page_number}, " if im.page_number else ""
-            console.print(f"  • {im.label or im.image_type} ({im.image_type}, {page}{im.width}×{im.height}): "
-                          f"{image_location(service, im)}", highlight=False, markup=False, soft_wrap=True)
+            page = t("cli.ask.image_page", page=im.page_number) if im.page_number else ""
+            console.print("  • " + t("cli.ask.image", label=im.label or im.image_type, image_type=im.image_type,
+                                     page=page, width=im.width, height=im.height,
+                                     where=image_location(service, im)),
+                          highlight=False, markup=False, soft_wrap=True)
     console.print("\n" + t("cli.ask.chat", chat_id=result.chat_id), style="dim", highlight=False, soft_wrap=True)
 
 

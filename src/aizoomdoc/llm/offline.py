@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from aizoomdoc.llm.base import Usage
 from aizoomdoc.llm.context import HitContext, clean_text, shorten
@@ -21,6 +22,22 @@ OFFLINE_MODEL = "offline-extractive"
 # A hit scoring below this share of the best hit is a stray word match (a table row that only
 # shares "Кровля" with the question); a direct answer names it only as a count.
 WEAK_SHARE = 0.1
+
+
+class Scored(Protocol):
+    score: float
+
+
+S = TypeVar("S", bound=Scored)
+
+
+def strong_hits(hits: Sequence[S]) -> list[S]:
+    """The hits a direct offline answer shows (and renders viewports for): those scoring at least
+    WEAK_SHARE of the best one, in their order."""
+    if not hits:
+        return []
+    floor = max(h.score for h in hits) * WEAK_SHARE
+    return [h for h in hits if h.score >= floor]
 
 
 def offline_answer(
@@ -43,8 +60,7 @@ def offline_answer(
         if image_labels:
             lines.append(t("offline.images", ids=", ".join(image_labels)))
         return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
-    floor = max(h.score for h in hits) * WEAK_SHARE
-    shown = [h for h in hits if h.score >= floor]
+    shown = strong_hits(hits)
     weak, hits = len(hits) - len(shown), shown
     pages = sorted({h.page_number for h in hits})
     lines.append(t("offline.found", count=len(hits), pages=", ".join(map(str, pages))))

@@ -48,7 +48,7 @@ from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError, d
 from aizoomdoc.llm import LLMProvider, LoopLimits, ToolImage, ToolResult, provider_from_settings, run_tool_loop
 from aizoomdoc.llm.context import HitContext, ViewImage, build_user_content, clean_text, shorten
 from aizoomdoc.llm.history import build_history
-from aizoomdoc.llm.offline import offline_answer
+from aizoomdoc.llm.offline import offline_answer, strong_hits
 from aizoomdoc.llm.prompts import load_prompt
 from aizoomdoc.llm.tools import REQUEST_IMAGES, SEARCH, ZOOM
 from aizoomdoc.pipeline.events import (
@@ -403,7 +403,9 @@ class AskService:
         # ---- 9. viewports planned + rendered; 10. uploaded; 11. recorded -----------------------------
         turn.stage = "viewports"
         await emit(StageEvent("viewports", "start", t("ask.stage.viewports")))
-        view_images, hit_labels = await self._viewports(turn, max(0, min(
+        # A direct offline answer shows only the strong hits: no viewports for the ones it hides.
+        shown = turn.hits if self.provider is not None or list_mode else strong_hits(turn.hits)
+        view_images, hit_labels = await self._viewports(turn, shown, max(0, min(
             s.viewport_max_count, s.llm_max_images_per_call - len(upload_images))))
         for info in turn.images:
             if info.image_type == "viewport":
@@ -544,11 +546,13 @@ class AskService:
         r = self._renderer(doc)
         return await r.render_async(page_index, box, **kw)
 
-    async def _viewports(self, turn: _Turn, limit: int) -> tuple[list[ViewImage], dict[tuple[str, str], str]]:
-        """Steps 9–11. Returns the images for the model and the viewport label of each hit."""
+    async def _viewports(self, turn: _Turn, hits: Sequence[FoundBlock],
+                         limit: int) -> tuple[list[ViewImage], dict[tuple[str, str], str]]:
+        """Steps 9–11 for ``hits`` (of ``turn.hits``). Returns the images for the model and the
+        viewport label of each hit."""
         s = self.settings
         boxes = [HitBox(f.document.id, f.block.page_index, f.block.id, tuple(f.block.coords_norm), f.score)  # type: ignore[arg-type]
-                 for f in turn.hits if f.document.can_render and f.block.has_coords]
+                 for f in hits if f.document.can_render and f.block.has_coords]
         if not boxes or limit <= 0:
             return [], {}
         t0 = time.perf_counter()
@@ -661,7 +665,8 @@ class AskService:
                 continue
             seen.add(k)
             out.append(Citation(f.document.id, f.block.id, f.block.page_number,
-                                _coords(f.block.coords_norm) if f.block.has_coords else None))
+                                _coords(f.block.coords_norm) if f.block.has_coords else None,
+                                document_title=f.document.title or None))
         return out
 
     async def _save_error(self, turn: _Turn, message: str, key: str | None,

@@ -24,9 +24,15 @@ class Citation:
     block_id: str
     page_number: int
     coords_norm: list[float] | None = None
+    #: The document's title (file name or sheet title) for people; absent in older chats.
+    document_title: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def public(self) -> dict[str, Any]:
+        """The fields of the CLI's --json output."""
+        return {k: getattr(self, k) for k in ("document_id", "block_id", "page_number", "coords_norm")}
 
 
 @dataclass
@@ -134,7 +140,7 @@ class AskResult:
             "chat_id": self.chat_id,
             "message_id": self.message_id,
             "answer": self.answer,
-            "citations": [c.to_dict() for c in self.citations],
+            "citations": [c.public() for c in self.citations],
             "images": [i.public() for i in self.images],
         }
 

@@ -145,7 +145,10 @@ TEXTS: dict[str, str] = {
     "cli.ask.citations": "Источники",
     "cli.ask.images": "Изображения",
     "cli.ask.chat": "Чат: {chat_id} (продолжить: --chat {chat_id})",
-    "cli.ask.citation": "стр. {page}, блок {block_id} ({document_id})",
+    "cli.ask.citation": "стр. {page}, блок {block_id} — {title}",
+    "cli.ask.citation_untitled": "стр. {page}, блок {block_id} (документ {document_id})",
+    "cli.ask.image": "{label} ({image_type}, {page}{width}×{height}): {where}",
+    "cli.ask.image_page": "стр. {page}, ",
     "cli.ask.archived": (
         "Чат {chat_id} в архиве: ответ сохранён в нём, чат остаётся в архиве "
         "(виден в `aizoomdoc chats list --archived`)."

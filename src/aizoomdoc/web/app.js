@@ -289,6 +289,7 @@ function assistantBubble(m, userMsg) {
       row.append(el("button", {
         type: "button", class: "citation", "data-document": c.document_id, "data-page": c.page_number,
         "data-block": c.block_id, text: t("msg.citation", { page: c.page_number, block: c.block_id }),
+        title: c.document_title || undefined,
         onclick: () => openPage(c, userMsg ? userMsg.id : null),
       }));
     }
