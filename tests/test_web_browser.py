@@ -291,6 +291,7 @@ def test_markdown_table_and_model_steps(tmp_path: Path) -> None:
         with LiveServer(env, log=tmp_path / "server.log") as server, chromium() as browser:
             page = open_page(browser, server.url + "/", errors)
             page.get_by_role("button", name="Новый чат").click()
+            expect(page.locator("#chat-view")).to_be_visible()  # the chat exists before the upload
             page.set_input_files("#doc-input", str(pdf))
             expect(page.locator("#doc-list .doc-chip")).to_have_count(1, timeout=30_000)
             page.fill("#question", LIST_QUESTION)
