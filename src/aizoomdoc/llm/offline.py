@@ -32,8 +32,8 @@ S = TypeVar("S", bound=Scored)
 
 
 def strong_hits(hits: Sequence[S]) -> list[S]:
-    """The hits a direct offline answer shows (and renders viewports for): those scoring at least
-    WEAK_SHARE of the best one, in their order."""
+    """The hits a direct (not list) offline answer shows and renders viewports for: those scoring
+    at least WEAK_SHARE of the best one, in their order. The caller passes the rest as ``hidden``."""
     if not hits:
         return []
     floor = max(h.score for h in hits) * WEAK_SHARE
@@ -46,6 +46,7 @@ def offline_answer(
     image_labels: Sequence[str] = (),
     *,
     notes: Sequence[str] = (),
+    hidden: int = 0,
     max_hits: int = 8,
     hit_chars: int = 400,
     list_mode: bool = False,
@@ -60,8 +61,6 @@ def offline_answer(
         if image_labels:
             lines.append(t("offline.images", ids=", ".join(image_labels)))
         return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
-    shown = strong_hits(hits)
-    weak, hits = len(hits) - len(shown), shown
     pages = sorted({h.page_number for h in hits})
     lines.append(t("offline.found", count=len(hits), pages=", ".join(map(str, pages))))
     items = []
@@ -76,8 +75,8 @@ def offline_answer(
                        text=shorten(clean_text(h.text), hit_chars) or "—"))
     if len(hits) > max_hits:
         items.append(t("offline.more", count=len(hits) - max_hits))
-    if weak:
-        items.append(t("offline.weak", count=weak))
+    if hidden:
+        items.append(t("offline.weak", count=hidden))
     lines.append("\n".join(items))
     if image_labels:
         lines.append(t("offline.images", ids=", ".join(image_labels)))

@@ -403,8 +403,9 @@ class AskService:
         # ---- 9. viewports planned + rendered; 10. uploaded; 11. recorded -----------------------------
         turn.stage = "viewports"
         await emit(StageEvent("viewports", "start", t("ask.stage.viewports")))
-        # A direct offline answer shows only the strong hits: no viewports for the ones it hides.
-        shown = turn.hits if self.provider is not None or list_mode else strong_hits(turn.hits)
+        # A direct offline answer shows only the strong hits (and counts the rest): no viewports or
+        # contexts for the ones it hides. The model and list answers see every hit.
+        shown = strong_hits(turn.hits) if self.provider is None and not list_mode else turn.hits
         view_images, hit_labels = await self._viewports(turn, shown, max(0, min(
             s.viewport_max_count, s.llm_max_images_per_call - len(upload_images))))
         for info in turn.images:
@@ -416,14 +417,14 @@ class AskService:
         # ---- 12. the model (or the offline answerer) ---------------------------------------------------
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
-        contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in turn.hits]
+        contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
         await emit(StageEvent("llm", "start", t("ask.stage.llm"),
                               {"offline": self.provider is None,
                                "model": self.provider.model if self.provider else None}))
         t0 = time.perf_counter()
         if self.provider is None:
             loop = offline_answer(turn.question, contexts, [im.label for im in view_images + upload_images],
-                                  notes=notes, list_mode=list_mode)
+                                  notes=notes, list_mode=list_mode, hidden=len(turn.hits) - len(shown))
             await emit(TokenEvent(loop.answer))
         else:
             system = load_prompt("system_ru")
@@ -456,7 +457,7 @@ class AskService:
         turn.stage = "save"
         await emit(StageEvent("save", "start", t("ask.stage.save")))
         t0 = time.perf_counter()
-        citations = self._citations(turn, loop.answer, offline=self.provider is None)
+        citations = self._citations(turn, loop.answer)
         metadata = {
             "usage": loop.usage.to_dict(),
             "citations": [c.to_dict() for c in citations],
@@ -653,7 +654,7 @@ class AskService:
             await self.store.add_images_bulk([p.row for p in turn.pending])
             turn.pending.clear()
 
-    def _citations(self, turn: _Turn, answer: str, *, offline: bool) -> list[Citation]:
+    def _citations(self, turn: _Turn, answer: str) -> list[Citation]:
         candidates = list(turn.hits) + list(turn.found_later.values())
         mentioned = [f for f in candidates if f.block.id and f.block.id in answer]
         chosen = mentioned or turn.hits[: max(1, min(len(turn.hits), 5))]
