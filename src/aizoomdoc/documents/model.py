@@ -80,6 +80,8 @@ class Page:
     blocks: list[Block] = field(default_factory=list)
     is_scanned: bool = False
     sheet: SheetInfo | None = None
+    #: ``ok`` | ``none`` | ``garbage`` (see documents/text_layer.py); bundles are always ``ok``.
+    text_layer: str = "ok"
 
     @property
     def page_number(self) -> int:

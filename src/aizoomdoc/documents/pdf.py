@@ -33,6 +33,7 @@ from aizoomdoc.documents.base import (
     px_box_from_norm,
 )
 from aizoomdoc.documents.model import BUNDLE_DPI, Block, Document, Page, SheetInfo
+from aizoomdoc.documents.text_layer import assess_text
 from aizoomdoc.errors import DocumentError
 from aizoomdoc.texts import t
 
@@ -397,6 +398,7 @@ class PdfReader:
                 (nx0 * px_x, ny0 * px_y, nx1 * px_x, ny1 * px_y),
             ))
         _mark_table_rows(blocks, cells, page_index)
+        out.text_layer = assess_text("\n".join(b.text for b in blocks))
         x_min, y_min = width - STAMP_WIDTH_MM * MM, height - STAMP_HEIGHT_MM * MM
         out.sheet = parse_title_block([ln for ln in lines if ln.x1 > x_min and ln.y1 > y_min])
         if chars < SCAN_MAX_CHARS:

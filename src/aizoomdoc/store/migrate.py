@@ -2,8 +2,9 @@
 
 Every command runs on a connection of :class:`Database` (``config.attributes["connection"]``), so
 it works inside a running event loop, on SQLite and on PostgreSQL, and connection failures become
-one clear :class:`DatabaseUnavailableError`. The migrations directory is ``migrations/`` at the
-project root (``AIZOOMDOC_MIGRATIONS_DIR`` overrides it).
+one clear :class:`DatabaseUnavailableError`. The migrations ship inside the package
+(``aizoomdoc/migrations``, package data), so an installed wheel migrates from any folder;
+``AIZOOMDOC_MIGRATIONS_DIR`` overrides the location.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ T = TypeVar("T")
 def migrations_dir() -> Path:
     override = os.environ.get("AIZOOMDOC_MIGRATIONS_DIR")
     candidates = [Path(override)] if override else []
-    candidates += [Path(__file__).resolve().parents[3] / "migrations", Path.cwd() / "migrations"]
+    candidates.append(Path(__file__).resolve().parents[1] / "migrations")
     for path in candidates:
         if (path / "env.py").is_file():
             return path
