@@ -238,6 +238,8 @@ async function uploadInto(folder, e) {
       try { data = await resp.json(); } catch (err) { data = null; }
       if (!resp.ok) throw new ApiError((data && data.error) || t("error.generic", { message: resp.status }), resp.status);
       lib.busy.set(folder.id, t("library.uploaded", { name: file.name }));
+      const done = lib.busy.get(folder.id);
+      setTimeout(() => { if (lib.busy.get(folder.id) === done) { lib.busy.delete(folder.id); render(); } }, 8000);
     } catch (err) {
       lib.busy.set(folder.id, t("library.upload_failed", { name: file.name, error: err.message }));
     }
