@@ -328,13 +328,15 @@ class LibraryStore:
         }
         chat_match = _CHAT_KEY.match(path or "")
 
+        same = [files.c.id == values["id"]]
+        if values["sha256"] is not None:
+            same.append((files.c.user_id == owner) & (files.c.sha256 == values["sha256"]))
+        if path is not None:
+            same.append((files.c.user_id == owner) & (files.c.storage_path == path))
+        find_same = select(files.c.id).where(or_(*same)).limit(1)
+
         def work(conn: Connection) -> str:
-            same = [files.c.id == values["id"]]
-            if values["sha256"] is not None:
-                same.append((files.c.user_id == owner) & (files.c.sha256 == values["sha256"]))
-            if path is not None:
-                same.append((files.c.user_id == owner) & (files.c.storage_path == path))
-            existing = conn.execute(select(files.c.id).where(or_(*same))).scalar()
+            existing = conn.execute(find_same).scalar()
             if existing is not None:
                 return str(existing)
             if values["document_id"] is not None:
@@ -348,7 +350,10 @@ class LibraryStore:
             if chat_match is not None:
                 chat_id = conn.execute(select(chats.c.id).where(chats.c.id == chat_match.group(1),
                                                                 chats.c.user_id == owner)).scalar()
-            conn.execute(files.insert().values(**values, chat_id=None if chat_id is None else str(chat_id)))
+            insert = self._insert(files).values(**values, chat_id=None if chat_id is None else str(chat_id))
+            if conn.execute(insert.on_conflict_do_nothing()).rowcount == 0:
+                # The same file was registered at the same moment: that registration wins.
+                return str(conn.execute(find_same).scalar())
             return values["id"]
 
         return await self._run(work)
