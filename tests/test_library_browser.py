@@ -34,8 +34,10 @@ def test_file_a_document_into_a_folder_and_attach_it_to_a_chat(tmp_path: Path) -
 
         # A document uploaded in a first chat (the usual way).
         page.get_by_role("button", name="Создать чат").click()
+        expect(page.locator("#chat-view")).to_be_visible()
+        expect(page.locator("#chat-title")).to_have_text("Новый чат")  # open before uploading into it
         page.set_input_files("#doc-input", str(pdf))
-        expect(page.locator("#doc-list .doc-chip")).to_contain_text("133/23-ГК-ОВ1", timeout=30_000)
+        expect(page.locator("#doc-list .doc-chip")).to_contain_text("133/23-ГК-ОВ1", timeout=60_000)
         doc_id = httpx.get(server.url + "/api/documents").json()["documents"][0]["id"]
 
         # Project → section.
