@@ -92,6 +92,10 @@ async def test_library_flow_over_http(settings: Settings, pdf: Path) -> None:
 
         # A file only this folder has: taken out, it is deleted with its stored bytes.
         other = await _folder(client, "Черновики")
+        r = await client.post(f"/api/library/folders/{other['id']}/items", json={"file_id": csv_file["id"]})
+        assert r.status_code == 201 and r.json()["id"] == csv_file["id"]
+        info = (await client.get(f"/api/library/files/{csv_file['id']}")).json()
+        assert {f["name"] for f in info["folders"]} == {"Раздел ОВ", "Черновики"}
         lone = (await _upload_into(client, other["id"], "заметки.txt", "Заметки по узлам".encode())).json()["files"][0]
         key_url = (await client.get(lone["download_url"])).headers["location"]
         r = await client.delete(f"/api/library/folders/{other['id']}/items/{lone['id']}")

@@ -379,19 +379,6 @@ class LibraryStore:
 
         return await self._run(work)
 
-    async def get_files(self, file_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """The given files (the caller's only), in the given order; unknown ids are skipped."""
-        ids = list(dict.fromkeys(_uuid(f, "file_id") for f in file_ids))
-
-        def work(conn: Connection) -> list[dict[str, Any]]:
-            out: dict[str, dict[str, Any]] = {}
-            for start in range(0, len(ids), _IN_CHUNK):
-                stmt = select(files).where(files.c.id.in_(ids[start:start + _IN_CHUNK]), *self._mine(files))
-                out.update((str(r.id), _out(r)) for r in conn.execute(stmt))
-            return [out[i] for i in ids if i in out]
-
-        return await self._run(work)
-
     async def delete_file(self, file_id: str) -> bool:
         """Forget a registered file (its folder links and attachments go with it; the stored object
         stays). False when there was no such file."""
