@@ -8,6 +8,8 @@ to their own settings::
     s3_storage.configure(settings)      # or: S3StorageFacade(settings)
     key = s3_storage.generate_s3_path(chat_id, "viewport", "viewport_step_1.png")
     url = await s3_storage.upload_file("/tmp/v.png", key, content_type="image/png")
+    url = await s3_storage.upload_file_object(io.BytesIO(png), key, content_type="image/png")
+    deleted = await s3_storage.delete_folder(f"chats/{chat_id}/")   # how many files
     link = s3_storage.get_signed_url(key, expires_in=3600)   # synchronous
     ok = s3_storage.is_connected()                           # synchronous
 """
@@ -87,6 +89,13 @@ class S3StorageFacade:
     ) -> str:
         return await self.storage.upload_bytes(data, s3_key, content_type=content_type, metadata=metadata)
 
+    async def upload_file_object(
+        self, file_obj: Any, s3_key: str, content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store a binary file object (``io.BytesIO``, ``open(…, "rb")``); returns the record URL."""
+        return await self.storage.upload_file_object(file_obj, s3_key, content_type=content_type, metadata=metadata)
+
     async def upload_many(
         self, items: Iterable[UploadItem | Mapping[str, Any] | tuple[Any, ...]],
         concurrency: int | None = None,
@@ -103,6 +112,14 @@ class S3StorageFacade:
         await self.storage.delete_file(s3_key)
 
     async def delete_prefix(self, prefix: str) -> int:
+        return await self.storage.delete_prefix(prefix)
+
+    async def delete_folder(self, prefix: str) -> int:
+        """The original's name: delete every file under ``prefix`` (``chats/{id}/``); returns how many.
+
+        The prefix is a folder: ``chats/abc`` deletes ``chats/abc/…``, never ``chats/abcd/…``; an
+        empty prefix (the whole storage) is refused.
+        """
         return await self.storage.delete_prefix(prefix)
 
     async def file_exists(self, s3_key: str) -> bool:

@@ -12,6 +12,12 @@ PostgreSQL/Supabase when ``DATABASE_URL`` is set — then through the offline-re
 writes made while PostgreSQL is unreachable are journalled locally and synced later, never lost. Tests and applications can bind it explicitly
 with :meth:`SupabaseClient.configure` (to a Settings object or a ready store) and undo that with
 :meth:`SupabaseClient.reset`. Every method of the store is available on the facade.
+
+The original's file library is here too — ``create_folder``, ``get_folders``, ``register_file``,
+``add_file_to_folder``, ``get_folder_files``, ``delete_folder``, ``delete_file_from_folder``,
+``add_attachment_to_message`` (and ``get_message_attachments``) — over the same database through
+:class:`aizoomdoc.store.library.LibraryStore`; they raise clear errors instead of returning
+``None``/``False``. Without ``user_id`` they act for ``DEFAULT_USER_ID``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from typing import Any
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.store.chats import ChatStore
 from aizoomdoc.store.factory import build_chat_store
+from aizoomdoc.store.library import LibraryStore
 from aizoomdoc.store.protocol import ChatStoreProtocol
 
 log = logging.getLogger(__name__)
@@ -33,6 +40,7 @@ class SupabaseClient:
 
     def __init__(self, store: ChatStoreProtocol | None = None) -> None:
         self._store = store
+        self._library: LibraryStore | None = None
         self._lock = threading.Lock()
 
     # --- binding --------------------------------------------------------------------------
@@ -50,6 +58,7 @@ class SupabaseClient:
         """Bind to ``store``, or to a new store for ``settings``. Returns the bound store."""
         with self._lock:
             self._store = store if store is not None else build_chat_store(settings or get_settings())
+            self._library = None
             return self._store
 
     def reset(self) -> None:
@@ -59,6 +68,7 @@ class SupabaseClient:
         """
         with self._lock:
             self._store = None
+            self._library = None
 
     async def close(self) -> None:
         if self._store is not None:
@@ -72,6 +82,54 @@ class SupabaseClient:
         except Exception:  # noqa: BLE001 - a wrong DATABASE_URL means "not connected" here
             log.debug("is_connected failed", exc_info=True)
             return False
+
+    # --- the original's file library -------------------------------------------------------
+    @property
+    def library(self) -> LibraryStore:
+        """The library over the bound store's database."""
+        db = self.store.db  # type: ignore[attr-defined]
+        library = self._library
+        if library is None or library.db is not db:
+            library = self._library = LibraryStore(db)
+        return library
+
+    async def create_folder(self, name: str, user_id: str | None = None, parent_id: str | None = None,
+                            slug: str | None = None) -> str:
+        """Create a folder (inside ``parent_id``); returns its id."""
+        return await self.library.create_folder(name, user_id, parent_id, slug=slug)
+
+    async def get_folders(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """All the user's folders (``parent_id`` gives the tree), by name."""
+        return await self.library.get_folders(user_id)
+
+    async def register_file(self, source_type: str, filename: str, user_id: str | None = None,
+                            storage_path: str | None = None, external_url: str | None = None,
+                            mime_type: str | None = None, size_bytes: int | None = None,
+                            **extra: Any) -> str:
+        """Register a file (``user_upload`` | ``llm_generated`` | ``external_link``) once; its id."""
+        return await self.library.register_file(source_type, filename, user_id, storage_path, external_url,
+                                                mime_type, size_bytes, **extra)
+
+    async def add_file_to_folder(self, folder_id: str, file_id: str) -> bool:
+        return await self.library.add_file_to_folder(folder_id, file_id)
+
+    async def get_folder_files(self, folder_id: str) -> list[dict[str, Any]]:
+        return await self.library.get_folder_files(folder_id)
+
+    async def delete_folder(self, folder_id: str) -> bool:
+        """Delete the folder, its subfolders and their links to files (the files stay registered,
+        as in the original). Returns True."""
+        await self.library.delete_folder(folder_id)
+        return True
+
+    async def delete_file_from_folder(self, folder_id: str, file_id: str) -> bool:
+        return await self.library.delete_file_from_folder(folder_id, file_id)
+
+    async def add_attachment_to_message(self, message_id: str, file_id: str) -> bool:
+        return await self.library.add_attachment_to_message(message_id, file_id)
+
+    async def get_message_attachments(self, message_id: str) -> list[dict[str, Any]]:
+        return await self.library.get_message_attachments(message_id)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -4,6 +4,7 @@
 
 import { api, ApiError, uploadDocument } from "./api.js";
 import { t } from "./i18n.js";
+import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -689,6 +690,8 @@ async function main() {
   $("#logout").addEventListener("click", guard(logout));
   window.addEventListener("hashchange", route);
   await Promise.all([loadChats(), loadDocuments()]);
+  await initLibrary({ chatId: () => state.chatId, toast,
+                      refresh: async () => { await loadDocuments(); if (state.chatId) await reloadChat(); } });
   route();
   document.body.dataset.ready = "1";
 }

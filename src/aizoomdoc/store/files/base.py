@@ -214,6 +214,48 @@ class FileStorage(ABC):
         """Store ``data`` under ``s3_key``; returns the record URL."""
         return await self._run(self._prepare_bytes(data, s3_key, content_type, metadata))
 
+    async def upload_file_object(
+        self, file_obj: Any, s3_key: str, content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Store what a binary file object (``open(path, "rb")``, ``io.BytesIO``) holds from its
+        current position on under ``s3_key``; returns the record URL.
+
+        The size limit is checked before reading when the object can seek, else while reading
+        (never more than ``MAX_FILE_SIZE_MB`` + 1 byte is read); reading runs in a worker thread.
+        """
+        key = validate_key(s3_key)
+        read = getattr(file_obj, "read", None)
+        if not callable(read):
+            raise InvalidInputError("files.bad_file_object", got=type(file_obj).__name__)
+        limit = self.settings.max_file_size_bytes
+        name = Path(str(getattr(file_obj, "name", "") or key)).name or key.rsplit("/", 1)[-1]
+
+        def read_all() -> bytes:
+            try:
+                start = file_obj.tell()
+                end = file_obj.seek(0, os.SEEK_END)
+                file_obj.seek(start)
+            except (AttributeError, OSError, ValueError):
+                pass
+            else:
+                self._check_size(end - start, name)
+            chunks: list[bytes] = []
+            total = 0
+            while total <= limit:
+                chunk = read(min(1 << 20, limit + 1 - total))
+                if not chunk:
+                    break
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise InvalidInputError("files.bad_file_object", got=type(chunk).__name__)
+                chunks.append(bytes(chunk))
+                total += len(chunk)
+            return b"".join(chunks)
+
+        data = await asyncio.to_thread(read_all)
+        self._check_size(len(data), name)
+        return await self._run(self._prepare_bytes(data, key, content_type, metadata))
+
     def _prepare_item(self, index: int, item: Any) -> _Job:
         if isinstance(item, UploadItem):
             source, key, ctype, meta = item.source, item.s3_key, item.content_type, item.metadata
