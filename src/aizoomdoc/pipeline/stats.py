@@ -161,6 +161,16 @@ class StatsService:
             "by_model": self._by_model(questions),
         }
 
+    def price(self, model: str | None) -> Price | None:
+        """The price of ``model``: its own, else the longest priced prefix of its name (a price for
+        ``google/gemini-2.5-flash`` covers ``google/gemini-2.5-flash-001``)."""
+        if not model:
+            return None
+        if model in self.prices:
+            return self.prices[model]
+        best = max((k for k in self.prices if model.startswith(k)), key=len, default=None)
+        return self.prices[best] if best is not None else None
+
     def _cost(self, questions: Iterable[Mapping[str, Any]]) -> tuple[float | None, list[str]]:
         if not self.prices:
             return None, []
@@ -168,7 +178,7 @@ class StatsService:
         for q in questions:
             if not (q["tokens_in"] or q["tokens_out"]):
                 continue
-            price = self.prices.get(q["model"] or "")
+            price = self.price(q["model"])
             if price is None:
                 unpriced.add(q["model"] or "?")
                 continue
@@ -222,7 +232,7 @@ class StatsService:
             row["tokens_out"] += int(q["tokens_out"])
         out = []
         for model, row in sorted(acc.items(), key=lambda kv: -kv[1]["questions"]):
-            price = self.prices.get(model)
+            price = self.price(model)
             cost = (round(row["tokens_in"] * price.input / 1e6 + row["tokens_out"] * price.output / 1e6, 6)
                     if price else None)
             out.append({"model": model, **row, "cost_estimate": cost})

@@ -54,7 +54,7 @@ class UsageStore:
             from aizoomdoc.store import migrate
 
             await migrate.ensure_schema(self.db)
-        user = as_user or self.user_id
+        user = self.user_id or as_user  # a user's store writes as him, the owner's as the row's user
         return await self.db.run(fn, user_id=user if self.db.is_postgres else None)
 
     # --- writes -------------------------------------------------------------------------------
