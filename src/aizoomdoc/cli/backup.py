@@ -117,7 +117,7 @@ def verify(source: str = typer.Argument(..., help="папка или s3://БАК
         err_console.print("[bold red]✘[/] " + t("backup.verify.failed", snapshot=r["snapshot"],
                                                  count=len(r["problems"])), highlight=False)
         for p in r["problems"]:
-            err_console.print("  • " + t(f"backup.problem.{p['kind']}", name=p["name"], key=p["key"]),
+            err_console.print("  • " + t(f"backup.problem.{p['kind']}", name=p["name"], file=p["key"]),
                               highlight=False)
     if not r["ok"]:
         raise typer.Exit(1)

@@ -94,6 +94,6 @@ TEXTS: dict[str, str] = {
     "backup.verify.failed": "Снимок {snapshot} повреждён: проблем {count}.",
     "backup.problem.part_missing": "нет части {name}",
     "backup.problem.part_corrupt": "часть {name} не совпадает с контрольной суммой",
-    "backup.problem.file_missing": "нет файла {key} ({name})",
-    "backup.problem.file_corrupt": "файл {key} повреждён: {name} не совпадает с контрольной суммой",
+    "backup.problem.file_missing": "нет файла {file} ({name})",
+    "backup.problem.file_corrupt": "файл {file} повреждён: {name} не совпадает с контрольной суммой",
 }
