@@ -213,3 +213,19 @@ def shutil_rm(path: Path) -> None:
     import shutil
 
     shutil.rmtree(path, ignore_errors=True)
+
+
+def test_doctor_reports_redis(tmp_path: Path, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from aizoomdoc.cli import app
+    from aizoomdoc.config import reset_settings_cache
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    for url, mark in ((redis_server.url, "✔ Кэш изображений: Redis"), ("redis://127.0.0.1:1/0", "⚠ Redis")):
+        monkeypatch.setenv("REDIS_URL", url)
+        reset_settings_cache()
+        r = CliRunner().invoke(app, ["doctor"])
+        assert mark in r.output and r.exit_code == 0, r.output  # a dead cache is a warning only
+    reset_settings_cache()

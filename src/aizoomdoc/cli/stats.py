@@ -1,4 +1,5 @@
-"""``aizoomdoc stats [--since DATE] [--until DATE] [--user ID] [--json]``: usage statistics."""
+"""``aizoomdoc stats [--since DATE] [--until DATE] [--user ID] [--json]``: usage statistics; and the
+``cache`` check of ``aizoomdoc doctor`` (the cache's figures are part of the statistics)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from aizoomdoc.cli.app import app, console, run_async
+from aizoomdoc.cli.doctor import CheckResult, DoctorContext, register_check
 from aizoomdoc.config import get_settings
 from aizoomdoc.texts import t
 
@@ -101,3 +103,25 @@ def _print(r: dict[str, Any]) -> None:
         for u in r["by_user"]:
             by_user.add_row(u["user_id"], _num(u["questions"]), f"{_num(u['tokens_in'])} / {_num(u['tokens_out'])}")
         console.print(by_user)
+
+
+@register_check("cache", order=45)
+async def check_cache(ctx: DoctorContext) -> CheckResult | None:
+    """Redis of the render/index cache, when ``REDIS_URL`` is set: answering, or a warning (questions
+    work without it). Nothing is printed for the default in-process cache."""
+    from aizoomdoc.store.cache import SharedCache
+
+    s = ctx.settings
+    assert s is not None
+    if not s.cache_enabled:
+        return None
+    cache = SharedCache.from_settings(s)
+    if cache.redis is None:
+        return None
+    try:
+        await cache.redis.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure: Redis is not usable now
+        return CheckResult.warn(t("cache.check.redis_down", target=cache.redis.target, detail=type(exc).__name__))
+    finally:
+        await cache.aclose()
+    return CheckResult.ok_(t("cache.check.redis_ok", target=cache.redis.target, mb=f"{s.cache_redis_mb:g}"))

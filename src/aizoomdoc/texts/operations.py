@@ -96,4 +96,10 @@ TEXTS: dict[str, str] = {
     "backup.problem.part_corrupt": "часть {name} не совпадает с контрольной суммой",
     "backup.problem.file_missing": "нет файла {file} ({name})",
     "backup.problem.file_corrupt": "файл {file} повреждён: {name} не совпадает с контрольной суммой",
+    # --- cache (aizoomdoc doctor) ------------------------------------------------------------------
+    "cache.check.redis_ok": "Кэш изображений: Redis {target} отвечает (до {mb} МБ).",
+    "cache.check.redis_down": (
+        "Redis {target} не отвечает ({detail}): вопросы работают, но изображения рендерятся заново. "
+        "Проверьте REDIS_URL и что Redis запущен."
+    ),
 }
