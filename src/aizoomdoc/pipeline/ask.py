@@ -370,6 +370,8 @@ class AskService:
         return result
 
     async def _record_usage(self, turn: _Turn, result: AskResult) -> None:
+        if getattr(self.store, "is_offline", False):
+            return  # the database is down (answered from the offline journal): no analytics row
         await self.usage.question(
             user_id=turn.user_id, chat_id=turn.chat_id, message_id=result.message_id,
             document_ids=[d.id for d in turn.documents], model=result.model, offline=self.provider is None,

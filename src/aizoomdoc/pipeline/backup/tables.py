@@ -30,6 +30,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     LargeBinary,
+    Numeric,
     Table,
     Text,
     bindparam,
@@ -92,6 +93,8 @@ def _decoder(col: Column[Any]) -> Callable[[Any], Any]:
         return lambda v: date.fromisoformat(v) if isinstance(v, str) else v
     if isinstance(col.type, LargeBinary):
         return lambda v: base64.b64decode(v) if isinstance(v, str) else v
+    if isinstance(col.type, Numeric) and getattr(col.type, "asdecimal", False):
+        return lambda v: Decimal(v) if isinstance(v, str) else v
     return lambda v: v
 
 
