@@ -221,20 +221,12 @@ class BackupService:
             entries[key] = FileEntry(key, sha, int(meta["size"]), meta["content_type"], dict(meta["metadata"]),
                                      modified)
 
-        async def worker(queue: asyncio.Queue[str]) -> None:
-            while True:
-                try:
-                    key = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                await one(key)
-                stats.done += 1
-                say({"stage": "files", "done": stats.done, "total": len(keys), "sent": stats.sent})
+        async def counted(key: str) -> None:
+            await one(key)
+            stats.done += 1
+            say({"stage": "files", "done": stats.done, "total": len(keys), "sent": stats.sent})
 
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        for k in keys:
-            queue.put_nowait(k)
-        await _gather_all([worker(queue) for _ in range(max(1, min(self.concurrency, len(keys))))])
+        await _bounded(counted, keys, self.concurrency)
         stats.skipped = len(entries) - stats.sent
         return [entries[k] for k in sorted(entries)], stats
 
@@ -504,27 +496,26 @@ def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             out.write("\n")
 
 
-async def _gather_all(coros: list[Any]) -> None:
-    """Run all; if one fails, cancel the rest and raise the first error."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
 async def _bounded(fn: Callable[[Any], Any], items: Iterable[Any], limit: int) -> None:
-    """``await fn(item)`` for every item, at most ``limit`` at once; the first error cancels the rest."""
-    sem = asyncio.Semaphore(max(1, limit))
+    """``await fn(item)`` for every item, at most ``limit`` at once. After the first error no new
+    item starts, the running ones finish (a write in a worker thread cannot be cancelled: it must
+    be over before the caller cleans up), then that error is raised."""
+    todo = iter(list(items))
+    failed: list[BaseException] = []
 
-    async def run(item: Any) -> None:
-        async with sem:
-            await fn(item)
+    async def worker() -> None:
+        for item in todo:  # one iterator shared by the workers
+            if failed:
+                return
+            try:
+                await fn(item)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others stopped
+                failed.append(exc)
+                return
 
-    await _gather_all([run(item) for item in items])
+    await asyncio.gather(*(worker() for _ in range(max(1, limit))))
+    if failed:
+        raise failed[0]
 
 
 def _tool_version() -> str:
