@@ -97,6 +97,30 @@ class Settings(BaseSettings):
     api_ask_concurrency: int = Field(8, ge=1)  # questions answered at once per worker
     api_events_poll_interval: float = Field(0.25, gt=0)  # seconds between event-log polls (SSE)
 
+    # --- Cache of renders and search indexes (docs/CACHE.md) ------------------------------------
+    cache_enabled: bool = True
+    redis_url: SecretStr | None = None  # redis://[:password@]host:6379/0; empty = in-process cache only
+    cache_prefix: str = "aizoomdoc:"  # prefix of every Redis key this application writes
+    cache_memory_mb: float = Field(256.0, ge=0)  # in-process LRU per worker
+    cache_redis_mb: float = Field(1024.0, gt=0)  # cap on the total size of our entries in Redis
+    cache_ttl_seconds: float = Field(7 * 86400.0, gt=0)  # an entry unused this long is dropped
+    cache_redis_timeout: float = Field(0.5, gt=0)  # seconds per Redis call before it counts as a miss
+
+    # --- Usage analytics (docs/STATS.md) ---------------------------------------------------------
+    analytics_enabled: bool = True
+    analytics_store_questions: bool = False  # keep question text in usage_questions (privacy: off)
+    admin_user_ids: str = ""  # comma-separated user ids who see everyone's statistics
+    llm_prices: str = ""  # JSON {"model": {"in": price, "out": price}} per 1M tokens; empty = no estimate
+    stats_timezone: str = "UTC"  # IANA zone the per-day statistics are counted in
+
+    # --- Backup to a second S3 bucket (docs/BACKUP.md; empty = the S3_* values) -------------------
+    backup_s3_endpoint_url: str | None = None
+    backup_s3_region: str | None = None
+    backup_s3_access_key: SecretStr | None = None
+    backup_s3_secret_key: SecretStr | None = None
+    backup_s3_addressing_style: Literal["path", "virtual", "auto"] | None = None
+    backup_concurrency: int = Field(8, ge=1)  # files copied at once by backup and restore
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
 
     @field_validator("log_level", mode="before")

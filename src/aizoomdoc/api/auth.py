@@ -111,7 +111,7 @@ async def user_for_token(state: AppState, token: str) -> User:
         _token_cache[token] = (now + TOKEN_CACHE_SECONDS, user_id)
         return User(user_id, "token")
     claims = verify_jwt(token, state.settings.secret("supabase_jwt_secret"))
-    return User(str(claims["sub"]), "jwt")
+    return User(str(claims["sub"]), "jwt", claims)
 
 
 async def authenticate(request: Request, state: AppState) -> User:

@@ -125,6 +125,7 @@ class AppState:
 class User:
     id: str
     via: str  # "local" | "jwt" | "token"
+    claims: dict[str, Any] = field(default_factory=dict)  # a JWT's claims (roles for the admin check)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from aizoomdoc.cli import documents as _documents  # noqa: F401,E402 - ingest, s
 from aizoomdoc.cli import sync as _sync  # noqa: F401,E402 - registers `aizoomdoc sync` and `aizoomdoc status`
 from aizoomdoc.cli import serve as _serve  # noqa: F401,E402 - registers `aizoomdoc serve` and `aizoomdoc token`
 from aizoomdoc.cli import library as _library  # noqa: F401,E402 - registers `aizoomdoc library`
+from aizoomdoc.cli import stats as _stats, backup as _backup  # noqa: F401,E402 - `aizoomdoc stats`, `aizoomdoc backup`
 from aizoomdoc.errors import AizoomdocError
 
 log = logging.getLogger(__name__)

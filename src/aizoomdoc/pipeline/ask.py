@@ -64,8 +64,11 @@ from aizoomdoc.pipeline.events import (
     TokenEvent,
     ToolEvent,
 )
+from aizoomdoc.pipeline.render_cache import RenderCache, RenderCounters, current_counters
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
+from aizoomdoc.pipeline.usage import UsageRecorder
 from aizoomdoc.search import is_list_question
+from aizoomdoc.store.cache import shared_cache
 from aizoomdoc.store.files import FileStorage, UploadItem
 from aizoomdoc.store.protocol import ChatStoreProtocol
 from aizoomdoc.texts import t
@@ -137,6 +140,9 @@ class _Turn:
     zooms: int = 0
     answered: bool = False  # the assistant message is stored
     timings: dict[str, float] = field(default_factory=dict)
+    renders: RenderCounters = field(default_factory=RenderCounters)  # for the usage analytics
+    llm_calls: int = 0
+    error_kind: str | None = None
 
     @property
     def by_id(self) -> dict[str, Document]:
@@ -216,6 +222,8 @@ class AskService:
             max_pixels=self.settings.viewport_max_pixels,
         )
         self._renderers: dict[str, SheetRenderer] = {}
+        self.render_cache = RenderCache(shared_cache(self.settings))
+        self.usage = UsageRecorder(self.settings, getattr(store, "db", None))
 
     async def aclose(self) -> None:
         for r in self._renderers.values():
@@ -339,6 +347,7 @@ class AskService:
                               {"chat_id": turn.chat_id, "user_message_id": turn.user_message_id}))
 
         # ---- 4..13 -------------------------------------------------------------------------------
+        counters = current_counters.set(turn.renders)
         try:
             result = await self._answer(turn, uploads, history_rows, emit)
         except asyncio.CancelledError:
@@ -354,8 +363,22 @@ class AskService:
                 log.exception("ask failed at stage %s", turn.stage)
                 message, key = t("error.unexpected", detail=type(exc).__name__), "error.unexpected"
             result = await self._save_error(turn, message, key, emit)
+        finally:
+            current_counters.reset(counters)
         result.timings = {**turn.timings, "total": time.perf_counter() - t_start}
+        await self._record_usage(turn, result)
         return result
+
+    async def _record_usage(self, turn: _Turn, result: AskResult) -> None:
+        if getattr(self.store, "is_offline", False):
+            return  # the database is down (answered from the offline journal): no analytics row
+        await self.usage.question(
+            user_id=turn.user_id, chat_id=turn.chat_id, message_id=result.message_id,
+            document_ids=[d.id for d in turn.documents], model=result.model, offline=self.provider is None,
+            llm_calls=turn.llm_calls, usage=result.usage,
+            images=sum(1 for i in turn.images if i.image_type in ("viewport", "zoom_crop")),
+            renders=turn.renders, seconds=result.timings["total"], error_kind=turn.error_kind,
+            question=turn.question)
 
     # =========================================================================================
     async def _answer(self, turn: _Turn, uploads: list[tuple[Attachment, int, int, str]],
@@ -450,6 +473,7 @@ class AskService:
             if notes and not any(n in loop.answer for n in notes):
                 loop.answer += "\n\n" + "\n".join(notes)
         turn.timings["llm"] = time.perf_counter() - t0
+        turn.llm_calls = loop.steps if self.provider is not None else 0
         await emit(StageEvent("llm", "done", t("ask.stage.llm"),
                               {"steps": loop.steps, "usage": loop.usage.to_dict()}))
 
@@ -545,7 +569,8 @@ class AskService:
 
     async def _render(self, doc: Document, page_index: int, box: Any, **kw: Any) -> RenderedImage:
         r = self._renderer(doc)
-        return await r.render_async(page_index, box, **kw)
+        return await self.render_cache.get_or_render(  # cached by content (pipeline/render_cache.py)
+            doc.sha256, page_index, box, self.render_options, lambda: r.render_async(page_index, box, **kw), **kw)
 
     async def _viewports(self, turn: _Turn, hits: Sequence[FoundBlock],
                          limit: int) -> tuple[list[ViewImage], dict[tuple[str, str], str]]:
@@ -673,6 +698,7 @@ class AskService:
     async def _save_error(self, turn: _Turn, message: str, key: str | None,
                           emit: Callable[[AskEvent], Awaitable[None]]) -> AskResult:
         content = t("ask.error.failed", detail=message)
+        turn.error_kind = key or "error.unexpected"
         await self.store.add_message(
             turn.chat_id, "assistant", content, "error",
             model=self.provider.model if self.provider else None,

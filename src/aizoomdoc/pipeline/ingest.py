@@ -24,6 +24,7 @@ import asyncio
 import logging
 import mimetypes
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,9 @@ from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
 from aizoomdoc.store.files import FileStorage
 from aizoomdoc.store.files.paths import unique_filename
+from aizoomdoc.pipeline.index_share import SharedIndexes
+from aizoomdoc.pipeline.usage import UsageRecorder
+from aizoomdoc.store.cache import shared_cache
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +145,8 @@ class DocumentService:
         self._own_storage = storage is None
         self.store = DocumentStore(self.db, user_id=self.settings.default_user_id)
         self.index_cache = index_cache or IndexCache(self.settings.data_dir / "search")
+        self.usage = UsageRecorder(self.settings, self.db)
+        self.shared_indexes = SharedIndexes(shared_cache(self.settings), self.index_cache)
 
     @property
     def storage(self) -> FileStorage:
@@ -171,6 +177,7 @@ class DocumentService:
         user = user_id or self.settings.default_user_id
         store = self._store(user)
         say = progress or (lambda _stage: None)
+        t_start = time.perf_counter()
         say("read")
         source: Source = await asyncio.to_thread(load_source, path, self.settings.max_file_size_bytes)
         sha = await asyncio.to_thread(lambda: source.sha256)
@@ -215,9 +222,12 @@ class DocumentService:
         try:
             key = index_key([(doc.id, doc.sha256)])
             await asyncio.to_thread(lambda: self.index_cache.put(key, SearchIndex.build([doc])))
+            await self.shared_indexes.put(key)
         except Exception:  # noqa: BLE001 - the index is a cache; search rebuilds it from the DB
             log.warning("could not save the search index of %s", doc.id, exc_info=True)
         log.info("ingested %s as %s: %d pages, %d blocks", source.path, doc.id, len(doc.pages), len(doc.blocks))
+        await self.usage.document(user_id=user, doc=doc, file_size=len(source.data),
+                                  seconds=time.perf_counter() - t_start)
         return IngestResult(doc, created=True, storage_keys=list(dict.fromkeys(keys.values())))
 
     async def _upload_source(self, doc_id: str, source: Source, sha: str) -> str:
@@ -350,6 +360,9 @@ class DocumentService:
         cached = await asyncio.to_thread(self.index_cache.get, key)
         if cached is not None:
             return cached
+        shared = await self.shared_indexes.get(key)  # built by a worker elsewhere (Redis)
+        if shared is not None:
+            return shared
         block_rows = await store.blocks([str(r["id"]) for r in rows])
 
         def build() -> SearchIndex:
@@ -357,7 +370,9 @@ class DocumentService:
             self.index_cache.put(key, index)
             return index
 
-        return await asyncio.to_thread(build)
+        index = await asyncio.to_thread(build)
+        await self.shared_indexes.put(key)
+        return index
 
     async def search(self, query: str, document_ids: Sequence[str] | None = None, *, top_k: int = 10,
                      pages: Iterable[int] | None = None, block_types: Iterable[str] | None = None,

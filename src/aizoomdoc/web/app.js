@@ -6,6 +6,7 @@ import { api, ApiError, uploadDocument } from "./api.js";
 import { t } from "./i18n.js";
 import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
+import { hideStats, showStats } from "./stats.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -643,6 +644,14 @@ async function logout() {
 // Boot
 // ------------------------------------------------------------------------------------------
 function route() {
+  if (location.hash.startsWith("#/stats")) {
+    closeStream();
+    state.chatId = null;
+    renderChatList();
+    showStats().catch((e) => toast(e.message));
+    return;
+  }
+  hideStats();
   const m = /^#\/chat\/([\w-]+)/.exec(location.hash);
   openChat(m ? m[1] : null).catch((e) => toast(e.message));
 }

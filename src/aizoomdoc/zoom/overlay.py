@@ -16,6 +16,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 Box = tuple[float, float, float, float]
 
+#: Bump whenever what is drawn on a render changes (colours, line widths, grid labels): cached
+#: renders are keyed by it (pipeline/render_cache.py), so old crops are never served again.
+OVERLAY_VERSION = 1
+
 HIT_COLOR = (220, 20, 20)
 GRID_COLOR = (0, 90, 220)
 
