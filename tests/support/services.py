@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,8 +28,35 @@ from pathlib import Path
 import asyncpg
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free loopback port OUTSIDE the kernel's ephemeral range.
+
+    A server that is killed and restarted on the same port (SeaweedFS, PostgreSQL in the fault
+    tests) must find it free again; a port from the ephemeral range can meanwhile be taken as the
+    local end of any client connection on the machine, and the restart then never comes up.
+    """
+    low, high = _ephemeral_range()
+    candidates = [(1024 + 10_000, low - 1)] if low > 12_000 else []
+    candidates.append((high + 1, 65_535))
+    rng = random.Random()
+    for _ in range(200):
+        lo, hi = rng.choice([c for c in candidates if c[0] <= c[1]])
+        port = rng.randint(lo, hi)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as s:  # fall back to whatever the kernel gives
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -217,7 +245,8 @@ class SeaweedServer:
                 return
             except Exception:  # noqa: BLE001 - server still starting
                 time.sleep(0.3)
-        raise TimeoutError("SeaweedFS did not become ready")
+        log_tail = (self.dir / "weed.log").read_text(errors="replace")[-2000:]
+        raise TimeoutError(f"SeaweedFS did not become ready on port {self.s3_port}:\n{log_tail}")
 
     def create_bucket(self, name: str | None = None) -> str:
         import boto3
