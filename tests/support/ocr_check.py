@@ -39,8 +39,14 @@ def norm(text: str) -> str:
 
 
 def has_code(text: str, code: str) -> bool:
-    """``code`` as a whole token of the normalised ``text``: П1 is not found in П1.1 or П11."""
+    """``code`` as a whole token of the normalised ``text``: П1 is not found in П1.1 or П11.
+
+    One known confusion of Tesseract is forgiven: a Cyrillic «П» in front of a digit, in the sans
+    fonts of drawings, is read as Latin «m»/«n» (it reads «П1» as «m1» at any size); the rest of
+    the code must be exact."""
     c = re.escape(norm(code))
+    if norm(code).startswith("П"):
+        c = "[ПМN]" + c[1:]
     return re.search(rf"(?<![0-9A-ZА-Я.]){c}(?![0-9A-ZА-Я]|\.\d)", norm(text)) is not None
 
 

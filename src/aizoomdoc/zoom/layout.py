@@ -10,9 +10,9 @@
   and a single hit's context is shrunk until it fits.
 
 The floor: the cap height of the hit's text is at least ``min_cap_px`` pixels. It was chosen with a
-reader (Tesseract, rus+eng) on ruled specification rows and plan tags (bench/bench_viewports.py
-``--floor``): words of the rows are read back at 97 % from 12 px on, codes such as «П1.1» keep
-their «.1» from 16 px on (and are read whole from 20 px); below 12 px both fall apart.
+reader (Tesseract, rus+eng) on ruled specification rows (bench/bench_viewports.py ``--floor``):
+words of the rows are read back at 97 % from 12 px on, but codes such as «П1.1» keep their «.1»
+only from 16 px and are read whole from 20 px — the floor; below 12 px both fall apart.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CAP_RATIO = 0.7
 @dataclass(frozen=True)
 class LayoutOptions:
     #: The legibility floor: cap height of a hit's text in pixels.
-    min_cap_px: float = 16.0
+    min_cap_px: float = 20.0
     #: No side of an image longer than this (vision models downscale larger images).
     max_side: int = 2000
     max_pixels: int = 4_000_000

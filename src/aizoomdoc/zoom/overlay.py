@@ -112,11 +112,12 @@ def outline_boxes(img: Image.Image, region: Sequence[float], boxes: Sequence[Seq
     if rw <= 0 or rh <= 0:
         return
     width = max(2, round(min(img.width, img.height) / 300))
+    pad = 3 * width  # clear of the glyphs: a frame touching them hides strokes from a reader
     for b in boxes:
-        x1 = (b[0] - region[0]) / rw * img.width
-        y1 = (b[1] - region[1]) / rh * img.height
-        x2 = (b[2] - region[0]) / rw * img.width
-        y2 = (b[3] - region[1]) / rh * img.height
+        x1 = (b[0] - region[0]) / rw * img.width - pad
+        y1 = (b[1] - region[1]) / rh * img.height - pad
+        x2 = (b[2] - region[0]) / rw * img.width + pad
+        y2 = (b[3] - region[1]) / rh * img.height + pad
         x1, x2 = max(0, x1), min(img.width - 1, x2)
         y1, y2 = max(0, y1), min(img.height - 1, y2)
         if x2 <= x1 or y2 <= y1:

@@ -62,24 +62,27 @@ class TableRow:
 
 
 def _merge(segments: Iterable[tuple[float, float, float]]) -> list[Rule]:
-    """Collinear segments (pos, a, b) joined into rules."""
+    """Collinear segments (pos, a, b) joined into rules: segments within TOL of one position that
+    overlap or nearly touch along it."""
+    rows: list[list[tuple[float, float, float]]] = []
+    for seg in sorted(segments):
+        if rows and seg[0] - rows[-1][0][0] <= TOL:
+            rows[-1].append(seg)
+        else:
+            rows.append([seg])
     out: list[Rule] = []
-    for pos, a, b in sorted(segments):
-        if out and abs(out[-1].pos - pos) <= TOL and a <= out[-1].b + GAP:
-            last = out[-1]
-            out[-1] = Rule((last.pos + pos) / 2, last.a, max(last.b, b))
-        else:
-            out.append(Rule(pos, a, b))
-    # segments of one rule may interleave with rules at another position: merge once more by pos
-    out.sort(key=lambda r: (round(r.pos / TOL), r.a))
-    merged: list[Rule] = []
-    for r in out:
-        if merged and abs(merged[-1].pos - r.pos) <= TOL and r.a <= merged[-1].b + GAP:
-            m = merged[-1]
-            merged[-1] = Rule(m.pos, m.a, max(m.b, r.b))
-        else:
-            merged.append(r)
-    return merged
+    for group in rows:
+        pos = sum(s[0] for s in group) / len(group)
+        spans = sorted((a, b) for _p, a, b in group)
+        cur_a, cur_b = spans[0]
+        for a, b in spans[1:]:
+            if a <= cur_b + GAP:
+                cur_b = max(cur_b, b)
+            else:
+                out.append(Rule(pos, cur_a, cur_b))
+                cur_a, cur_b = a, b
+        out.append(Rule(pos, cur_a, cur_b))
+    return out
 
 
 def page_rules(page: pymupdf.Page) -> tuple[list[Rule], list[Rule]]:
