@@ -56,10 +56,11 @@ def _codes_of(text: str) -> set[str]:
 
 def _looks_like(code: str, other: str) -> bool:
     """``other`` is another code that a reader could take for ``code``: it extends it (П1.1, П11,
-    П1а for П1) or is its beginning (П1 for П1.1)."""
+    П1а for П1), is its beginning (П1 for П1.1) or differs only by a separator (П11 for П1.1)."""
     if other == code:
         return False
-    return other.startswith(code) or code.startswith(other)
+    bare = lambda c: c.replace(".", "").replace("-", "")  # noqa: E731
+    return other.startswith(code) or code.startswith(other) or bare(other) == bare(code)
 
 
 def split_by_codes(hits: Sequence[T], question: str, key: Callable[[T], str]) -> tuple[list[T], list[T]]:
