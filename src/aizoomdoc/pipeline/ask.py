@@ -132,6 +132,8 @@ class _Turn:
     stage: str = "chat"
     hits: list[FoundBlock] = field(default_factory=list)
     found_later: dict[tuple[str, str], FoundBlock] = field(default_factory=dict)
+    #: Hits for look-alike codes (named apart in an offline answer, neither shown nor cited).
+    similar: set[tuple[str, str]] = field(default_factory=set)
     refs: dict[str, ImageRef] = field(default_factory=dict)
     images: list[ImageInfo] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
@@ -420,6 +422,7 @@ class AskService:
         shown, similar = turn.hits, []
         if self.provider is None and not list_mode:
             shown, similar = split_by_codes(strong_hits(turn.hits), turn.question, key=lambda f: _display_text(f.block))
+            turn.similar = {(f.document.id, f.block.id) for f in similar}
         view_images, hit_labels = await self._viewports(turn, shown, max(0, min(
             s.viewport_max_count, s.llm_max_images_per_call - len(upload_images))))
         for info in turn.images:
@@ -682,9 +685,10 @@ class AskService:
             turn.pending.clear()
 
     def _citations(self, turn: _Turn, answer: str) -> list[Citation]:
-        candidates = list(turn.hits) + list(turn.found_later.values())
+        candidates = [f for f in [*turn.hits, *turn.found_later.values()]
+                      if (f.document.id, f.block.id) not in turn.similar]
         mentioned = [f for f in candidates if f.block.id and f.block.id in answer]
-        chosen = mentioned or turn.hits[: max(1, min(len(turn.hits), 5))]
+        chosen = mentioned or candidates[: max(1, min(len(candidates), 5))]
         seen: set[tuple[str, str]] = set()
         out = []
         for f in chosen:
