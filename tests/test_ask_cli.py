@@ -41,8 +41,8 @@ def test_ask_json_then_chats_list_show_archive_delete(env: Path, data_dir: Path)
     r = runner.invoke(app, ["ask", "А какая пароизоляция?", "--chat", chat_id])
     assert r.exit_code == 0, r.output
     assert "Источники" in r.stdout and f"--chat {chat_id}" in r.stdout
-    # citations name the document, not its uuid
-    assert "— 133_23-GK-OV1" in r.stdout and out["citations"][0]["document_id"] not in r.stdout
+    # citations name the document (by its title block's шифр), not its uuid
+    assert "— 133/23-ГК-ОВ1" in r.stdout and out["citations"][0]["document_id"] not in r.stdout
 
     r = runner.invoke(app, ["chats", "list", "--json"])
     assert [c["id"] for c in json.loads(r.stdout)] == [chat_id]

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from aizoomdoc.documents.synthetic import write_drawing_set
 from tests.support.api_client import QUESTION, LiveServer
 from tests.support.llm_server import ScriptedLLM, delay, text, tool_call
+from tests.support.vent_set import write_vent_set
 
 pytestmark = pytest.mark.browser
 
@@ -113,7 +114,7 @@ def test_upload_ask_answer_images_citation_reload(tmp_path: Path) -> None:
         page.set_input_files("#doc-input", str(pdf))
         expect(page.locator("#doc-list .doc-chip")).to_contain_text("133/23-ГК-ОВ1", timeout=30_000)
         expect(page.locator("#upload-progress")).to_contain_text("готов")
-        expect(page.locator("#messages .example")).to_have_count(2)
+        expect(page.locator("#messages .example")).to_have_count(3)
 
         # Shift+Enter is a new line; Enter sends. The question stands above the live progress.
         page.fill("#question", "")
@@ -213,6 +214,60 @@ def test_upload_ask_answer_images_citation_reload(tmp_path: Path) -> None:
         expect(page.locator("#chat-list .chat-item")).to_have_count(0)
         assert not errors, errors
     assert (ARTIFACTS / "chat.png").stat().st_size > 10_000
+
+
+def test_viewports_of_a_table_answer_and_a_plan_answer(tmp_path: Path) -> None:
+    """Issue 12 in the browser: the ask button waits for a document, examples come from the
+    document, its title from the title block; a table answer leads with the code's line and shows
+    the row with its header in a readable thumbnail; the viewer explains the colours; a plan answer.
+    Screenshots: test-artifacts/viewport-table-answer.png, viewport-table-image.png,
+    viewport-plan-answer.png."""
+    pdf = tmp_path / "ov2.pdf"
+    write_vent_set(pdf)
+    env = {"DATA_DIR": str(tmp_path / "data"), "AUTH_MODE": "local", "LOG_LEVEL": "WARNING"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    with LiveServer(env, log=tmp_path / "server.log") as server, chromium() as browser:
+        page = open_page(browser, server.url + "/", errors)
+        page.get_by_role("button", name="Новый чат").click()
+        expect(page.locator("#chat-view")).to_be_visible()
+        expect(page.locator("#send")).to_be_disabled()
+        page.set_input_files("#doc-input", str(pdf))
+        # named by its title block, not by the file name «ov2»
+        expect(page.locator("#doc-list .doc-chip")).to_contain_text("77/25-СК-ОВ2", timeout=30_000)
+        expect(page.locator("#send")).to_be_enabled()
+        expect(page.locator("#messages .example").first).to_contain_text("П1")
+
+        page.fill("#question", "Какая мощность П1?")
+        page.get_by_role("button", name="Спросить").click()
+        answer = page.locator(".msg.assistant:not(.working)").last
+        expect(answer.locator(".answer strong").first).to_have_text("П1", timeout=60_000)
+        expect(answer.locator(".answer")).to_contain_text("N=2,2 кВт")
+        expect(answer.locator(".citation", has_text="p3-r2")).to_have_count(1)
+        assert all(w > 0 for w in images_loaded(page, ".msg.assistant .thumb img"))
+        # the thumbnail of the row shows it at half its own resolution: readable, not a strip
+        row_thumb = answer.locator(".thumb", has_text="строка p3-r2").first
+        shown = row_thumb.locator("img").evaluate("i => i.getBoundingClientRect().width / i.naturalWidth")
+        assert shown >= 0.45, shown
+        answer.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "viewport-table-answer.png"))
+        row_thumb.click()
+        expect(page.locator("#viewer-legend")).to_contain_text("синяя сетка")
+        page.screenshot(path=str(ARTIFACTS / "viewport-table-image.png"))
+        page.keyboard.press("Escape")
+        answer.locator(".citation").first.click()
+        expect(page.locator("#viewer-legend")).to_contain_text("оранжевые")
+        page.keyboard.press("Escape")
+
+        page.fill("#question", "Где на плане установка П1.1?")
+        page.get_by_role("button", name="Спросить").click()
+        plan = page.locator(".msg.assistant:not(.working)").nth(1)
+        expect(plan.locator(".answer strong").first).to_have_text("П1.1", timeout=60_000)
+        assert all(w > 0 for w in images_loaded(page, ".msg.assistant .thumb img"))
+        plan.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "viewport-plan-answer.png"))
+        assert not english_words(page), english_words(page)
+        assert not errors, errors
 
 
 def test_bad_uploads_offline_badge_and_narrow_window(tmp_path: Path) -> None:

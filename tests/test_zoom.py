@@ -131,24 +131,45 @@ def test_pixel_cap_holds_for_a_whole_page(sheet: Path) -> None:
     assert whole.width > whole.height  # landscape kept
 
 
-def test_hit_outline_and_grid_are_drawn_where_expected(sheet: Path) -> None:
+def test_ruler_names_the_grid_outside_the_drawing_and_lines_skip_text(sheet: Path) -> None:
     region = (0.0, 0.0, 0.5, 0.5)
     hit = (0.1, 0.1, 0.2, 0.2)
     with SheetRenderer(sheet) as r:
-        img_data = r.render(0, region, outline=[hit], grid=Grid(3, 3))
-    img = np.asarray(_decode(img_data.data)).astype(int)
+        out = r.render(0, region, outline=[hit], grid=Grid(3, 3))
+    img = np.asarray(_decode(out.data)).astype(int)
     h, w = img.shape[:2]
+    assert (out.width, out.height) == (w, h)
+    fx0, fy0, fx1, fy1 = (round(v * s) for v, s in zip(out.frame, (w, h, w, h)))
+    assert fx0 > 10 and fy0 > 10  # margins on the left and on top hold the ruler
+    dw, dh = fx1 - fx0, fy1 - fy0
     red = (abs(img[..., 0] - HIT_COLOR[0]) < 40) & (img[..., 1] < 80) & (img[..., 2] < 80)
     ys, xs = np.where(red)
-    # outline at 20%..40% of the image (hit box inside the half-page region)
-    assert abs(xs.min() / w - 0.2) < 0.02 and abs(xs.max() / w - 0.4) < 0.02
-    assert abs(ys.min() / h - 0.2) < 0.02 and abs(ys.max() / h - 0.4) < 0.02
+    # the outline at 20%..40% of the drawing (hit box inside the half-page region)
+    assert abs((xs.min() - fx0) / dw - 0.2) < 0.02 and abs((xs.max() - fx0) / dw - 0.4) < 0.02
+    assert abs((ys.min() - fy0) / dh - 0.2) < 0.02 and abs((ys.max() - fy0) / dh - 0.4) < 0.02
     blue = (img[..., 2] > 180) & (img[..., 0] < 60) & (abs(img[..., 1] - GRID_COLOR[1]) < 60)
-    # a label in every cell: blue ink in the top-left corner of each of the 9 cells
+    # letters A, B, C over the columns in the top margin; digits 1, 2, 3 in the left margin
     for c in range(3):
-        for rr in range(3):
-            cell = blue[rr * h // 3: rr * h // 3 + h // 10, c * w // 3: c * w // 3 + w // 10]
-            assert cell.sum() > 20, (c, rr)
+        assert blue[: fy0, fx0 + c * dw // 3 + dw // 12: fx0 + (c + 1) * dw // 3 - dw // 12].sum() > 20, c
+    for rr in range(3):
+        assert blue[fy0 + rr * dh // 3 + dh // 12: fy0 + (rr + 1) * dh // 3 - dh // 12, : fx0].sum() > 20, rr
+    # no label ink inside the drawing: only thin light lines, never over the text at (60, 80) pt
+    inside = img[fy0 + 2: fy1 - 2, fx0 + 2: fx1 - 2]
+    strong_blue = (inside[..., 2] > 180) & (inside[..., 0] < 60) & (inside[..., 1] < 140)
+    assert strong_blue.sum() == 0
+    light = (inside[..., 2] > 200) & (inside[..., 0] < 200) & (inside[..., 0] > 80)
+    assert light.sum() > 0  # the grid lines are there ...
+    tx0, ty0 = round(55 / (W / 2) * dw), round(74 / (H / 2) * dh)
+    tx1, ty1 = round(80 / (W / 2) * dw), round(92 / (H / 2) * dh)
+    assert not light[ty0:ty1, tx0:tx1].any()  # ... but do not cross the small text
+
+
+def test_a_zoom_by_bbox_counts_the_ruler_margins_out() -> None:
+    ref = ImageRef("v1", "doc", 0, (0.0, 0.0, 0.5, 0.5), Grid(3, 3), frame=(0.1, 0.2, 0.9, 1.0))
+    z = resolve_zoom({"image_id": "v1", "bbox": [0.1, 0.2, 0.5, 0.6]}, {"v1": ref}, {"doc": 1})
+    assert isinstance(z, ZoomTarget) and z.bbox_norm == pytest.approx((0.0, 0.0, 0.25, 0.25))
+    on_margin = resolve_zoom({"image_id": "v1", "bbox": [0.0, 0.0, 0.05, 0.1]}, {"v1": ref}, {"doc": 1})
+    assert isinstance(on_margin, ZoomRefusal)
 
 
 def test_grid_cell_maps_back_to_page_coordinates() -> None:

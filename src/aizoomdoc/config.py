@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     viewport_max_dpi: float = Field(600.0, ge=72)
     viewport_grid: bool = True
     viewport_outline_hits: bool = True
+    viewport_min_cap_px: float = Field(20.0, gt=4)  # legibility floor of a hit's text (cap height, px)
+    viewport_max_side: int = Field(2000, ge=400)  # longest side of a viewport image, px
 
     # --- Server ------------------------------------------------------------------------------
     auth_mode: Literal["local", "server"] = "local"

@@ -10,8 +10,9 @@ Tables: each cell is its own block (a hit points at the cell), and the cells of 
 their row — ``extra["row_id"]`` and ``extra["row_text"]`` ("В2 | Вентилятор вытяжной канальный
 L=2000 м³/ч | ВКРМ-4 | 1") — so search can score a cell with its row and show the whole row.
 A table row is a baseline with two or more blocks whose columns line up (left or right edges)
-with those of the next or the previous such baseline: labels that merely share a baseline on a
-drawing are not a table.
+with those of the next or the previous such baseline, in a run of at least three such baselines:
+labels that merely share a baseline on a drawing (or two tags with their notes under them) are
+not a table.
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ def _table_rows(cells: list[_Cell]) -> list[list[_Cell]]:
             linked_before = False
     out: list[list[_Cell]] = []
     for table in tables:
+        if len(table) < 3:  # two aligned baselines are a tag and its note on a drawing, not a table
+            continue
         anchors = [c for row in table for c in row if id(c) in aligned]
         left, right = min(c.x0 for c in anchors), max(c.x1 for c in anchors)
         for row in table:

@@ -2,20 +2,27 @@
 the hits — in Russian, citing page and block, pointing at the viewports, and saying plainly that
 no language model was used.
 
+A direct question about codes ("Какая мощность П1?") leads with one line per code asked about:
+the code, its value (the rest of its table row, else the text of its best hit) and where it was
+found («П1: Приточная установка, L=3500 м³/ч, N=2,2 кВт — стр. 3, спецификация; стр. 2, план»).
+Hits for other codes that merely look alike (П1.1, П11 when asked about П1) are named under
+«Похожие обозначения», without images (:func:`split_by_codes`).
+
 A list question ("Найди все …", ``list_mode``) gets every hit as a list grouped by page (in the
 order of the sheet, top to bottom): a table cell shows its whole row, a table block the rows that
 match the question, and a text repeated on several sheets (the title block) is listed once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from aizoomdoc.llm.base import Usage
 from aizoomdoc.llm.context import HitContext, clean_text, shorten
 from aizoomdoc.llm.loop import LoopResult
-from aizoomdoc.search import analyze_query, matching_rows
+from aizoomdoc.search import analyze, analyze_query, matching_rows
 from aizoomdoc.texts import t
 
 OFFLINE_MODEL = "offline-extractive"
@@ -40,6 +47,83 @@ def strong_hits(hits: Sequence[S]) -> list[S]:
     return [h for h in hits if h.score >= floor]
 
 
+T = TypeVar("T")
+
+
+def _codes_of(text: str) -> set[str]:
+    return {tok for tok in analyze(text) if any(c.isdigit() for c in tok)}
+
+
+def _looks_like(code: str, other: str) -> bool:
+    """``other`` is another code that a reader could take for ``code``: it extends it (П1.1, П11,
+    П1а for П1), is its beginning (П1 for П1.1) or differs only by a separator (П11 for П1.1)."""
+    if other == code:
+        return False
+    bare = lambda c: c.replace(".", "").replace("-", "")  # noqa: E731
+    return other.startswith(code) or code.startswith(other) or bare(other) == bare(code)
+
+
+def split_by_codes(hits: Sequence[T], question: str, key: Callable[[T], str]) -> tuple[list[T], list[T]]:
+    """(hits to show, hits for look-alike codes): a hit that holds none of the question's codes
+    but a code like one of them (П1.1 when asked about П1) is a look-alike; everything else —
+    hits with the code, hits without codes — is shown. ``key`` gives a hit's text."""
+    codes = set(analyze_query(question, expand=False).codes)
+    if not codes:
+        return list(hits), []
+    shown, similar = [], []
+    for h in hits:
+        found = _codes_of(key(h))
+        if not (found & codes) and any(_looks_like(c, o) for c in codes for o in found):
+            similar.append(h)
+        else:
+            shown.append(h)
+    return shown, similar
+
+
+_KINDS = (("специфик", "спецификация"), ("ведомост", "ведомость"), ("общие данные", "общие данные"),
+          ("план", "план"), ("разрез", "разрез"), ("схем", "схема"), ("фасад", "фасад"), ("узл", "узлы"))
+
+
+def _where(h: HitContext) -> str:
+    """«стр. 3, спецификация»: the page and what kind of sheet (or table) it is."""
+    name = (h.sheet_name or "").lower()
+    kind = next((k for needle, k in _KINDS if needle in name), None)
+    if kind is None:
+        kind = "таблица" if h.block_type == "table" and " | " in h.text else (h.sheet_name or "чертёж")
+    return f"стр. {h.page_number}, {shorten(kind, 40)}"
+
+
+def _value(code: str, h: HitContext, limit: int) -> str:
+    """What a hit says about ``code``: its table row without the code's cell, else its text."""
+    text = clean_text(h.text)
+    if " | " in text:
+        cells = [c.strip() for c in text.split(" | ")]
+        rest = [c for c in cells if code not in _codes_of(c) or len(cells) == 1]
+        if rest and len(rest) < len(cells):
+            return shorten(" | ".join(rest), limit)
+    return shorten(text, limit)
+
+
+def _code_lines(question: str, hits: Sequence[HitContext], hit_chars: int) -> list[str]:
+    """One line per code of the question that the hits hold (in the question's order)."""
+    q = analyze_query(question, expand=False)
+    lines = []
+    for code in q.codes:
+        with_code = [h for h in hits if code in _codes_of(h.text)]
+        if not with_code:
+            continue
+        best = next((h for h in with_code if h.block_type == "table" and " | " in h.text), with_code[0])
+        places: list[str] = []
+        for h in [best, *[h for h in with_code if h is not best]]:
+            where = _where(h)
+            if where not in places:
+                places.append(where)
+        shown = re.sub(r"\s+", " ", next((w for w in question.split() if code in _codes_of(w)), code)).strip(" ?,.:;!")
+        lines.append(t("offline.code_line", code=shown, value=_value(code, best, hit_chars) or "—",
+                       where="; ".join(places[:4])))
+    return lines
+
+
 def offline_answer(
     question: str,
     hits: Sequence[HitContext],
@@ -50,9 +134,14 @@ def offline_answer(
     max_hits: int = 8,
     hit_chars: int = 400,
     list_mode: bool = False,
+    similar: Sequence[HitContext] = (),
 ) -> LoopResult:
     lines = [t("offline.notice")]
     lines.extend(notes)
+    if not hits and similar and not list_mode:
+        lines.append(t("offline.only_similar", question=question.strip()))
+        lines.append(_similar(similar, hit_chars))
+        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
     if not hits:
         lines.append(t("offline.nothing", question=question.strip()))
         return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
@@ -61,6 +150,9 @@ def offline_answer(
         if image_labels:
             lines.append(t("offline.images", ids=", ".join(image_labels)))
         return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+    code_lines = _code_lines(question, hits, 200)
+    if code_lines:
+        lines.append("\n".join(code_lines))
     pages = sorted({h.page_number for h in hits})
     lines.append(t("offline.found", count=len(hits), pages=", ".join(map(str, pages))))
     items = []
@@ -78,9 +170,21 @@ def offline_answer(
     if hidden:
         items.append(t("offline.weak", count=hidden))
     lines.append("\n".join(items))
+    if similar:
+        lines.append(_similar(similar, hit_chars))
     if image_labels:
         lines.append(t("offline.images", ids=", ".join(image_labels)))
     return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+
+
+def _similar(hits: Sequence[HitContext], hit_chars: int) -> str:
+    items = [t("offline.similar")]
+    for h in hits[:8]:
+        items.append(t("offline.similar_item", page=h.page_number, block_id=h.block_id,
+                       text=shorten(clean_text(h.text), min(hit_chars, 200)) or "—"))
+    if len(hits) > 8:
+        items.append(t("offline.more", count=len(hits) - 8))
+    return "\n".join(items)
 
 
 @dataclass

@@ -48,7 +48,7 @@ from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError, d
 from aizoomdoc.llm import LLMProvider, LoopLimits, ToolImage, ToolResult, provider_from_settings, run_tool_loop
 from aizoomdoc.llm.context import HitContext, ViewImage, build_user_content, clean_text, shorten
 from aizoomdoc.llm.history import build_history
-from aizoomdoc.llm.offline import offline_answer, strong_hits
+from aizoomdoc.llm.offline import offline_answer, split_by_codes, strong_hits
 from aizoomdoc.llm.prompts import load_prompt
 from aizoomdoc.llm.tools import REQUEST_IMAGES, SEARCH, ZOOM
 from aizoomdoc.pipeline.events import (
@@ -67,6 +67,7 @@ from aizoomdoc.pipeline.events import (
 from aizoomdoc.pipeline.render_cache import RenderCache, RenderCounters, current_counters
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
 from aizoomdoc.pipeline.usage import UsageRecorder
+from aizoomdoc.pipeline.table_hits import RulesCache, hit_text_sizes, rows_for_hits
 from aizoomdoc.search import is_list_question
 from aizoomdoc.store.cache import shared_cache
 from aizoomdoc.store.files import FileStorage, UploadItem
@@ -81,9 +82,9 @@ from aizoomdoc.zoom import (
     SheetRenderer,
     ZoomRefusal,
     grid_for,
-    plan_viewports,
     resolve_zoom,
 )
+from aizoomdoc.zoom.layout import LayoutOptions, RowHit, View, layout_views
 from aizoomdoc.zoom.plan import pad_box
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,8 @@ class _Turn:
     stage: str = "chat"
     hits: list[FoundBlock] = field(default_factory=list)
     found_later: dict[tuple[str, str], FoundBlock] = field(default_factory=dict)
+    #: Hits for look-alike codes (named apart in an offline answer, neither shown nor cited).
+    similar: set[tuple[str, str]] = field(default_factory=set)
     refs: dict[str, ImageRef] = field(default_factory=dict)
     images: list[ImageInfo] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
@@ -220,10 +223,16 @@ class AskService:
             target_cap_px=self.settings.viewport_target_cap_px,
             max_dpi=self.settings.viewport_max_dpi,
             max_pixels=self.settings.viewport_max_pixels,
+            max_side=self.settings.viewport_max_side,
+        )
+        self.layout_options = LayoutOptions(
+            min_cap_px=self.settings.viewport_min_cap_px, max_side=self.settings.viewport_max_side,
+            max_pixels=self.settings.viewport_max_pixels, max_dpi=self.settings.viewport_max_dpi,
         )
         self._renderers: dict[str, SheetRenderer] = {}
         self.render_cache = RenderCache(shared_cache(self.settings))
         self.usage = UsageRecorder(self.settings, getattr(store, "db", None))
+        self._rules = RulesCache()
 
     async def aclose(self) -> None:
         for r in self._renderers.values():
@@ -414,7 +423,10 @@ class AskService:
         # "Найди все …", "перечисли …": every matching item, not the best few.
         list_mode = is_list_question(turn.question)
         top_k = max(s.search_list_top_k, s.search_top_k) if list_mode else s.search_top_k
-        turn.hits = await self.documents.search(turn.documents, turn.question, top_k)
+        found = await self.documents.search(turn.documents, turn.question, top_k)
+        # A hit in a table cell is its row: one id, the row's text and box, whatever cell matched.
+        turn.hits = await asyncio.to_thread(rows_for_hits, found, turn.question, self._renderer, self._rules,
+                                            list_mode)
         turn.timings["search"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         await self._store_hits(turn, turn.hits)
@@ -427,8 +439,13 @@ class AskService:
         turn.stage = "viewports"
         await emit(StageEvent("viewports", "start", t("ask.stage.viewports")))
         # A direct offline answer shows only the strong hits (and counts the rest): no viewports or
-        # contexts for the ones it hides. The model and list answers see every hit.
-        shown = strong_hits(turn.hits) if self.provider is None and not list_mode else turn.hits
+        # contexts for the ones it hides; hits for other codes than the question's (П1.1 when
+        # asked about П1) are named under «Похожие обозначения», without images. The model and
+        # list answers see every hit.
+        shown, similar = turn.hits, []
+        if self.provider is None and not list_mode:
+            shown, similar = split_by_codes(strong_hits(turn.hits), turn.question, key=lambda f: _display_text(f.block))
+            turn.similar = {(f.document.id, f.block.id) for f in similar}
         view_images, hit_labels = await self._viewports(turn, shown, max(0, min(
             s.viewport_max_count, s.llm_max_images_per_call - len(upload_images))))
         for info in turn.images:
@@ -441,13 +458,15 @@ class AskService:
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
         contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
+        similar_contexts = [self._hit_context(f, None) for f in similar]
         await emit(StageEvent("llm", "start", t("ask.stage.llm"),
                               {"offline": self.provider is None,
                                "model": self.provider.model if self.provider else None}))
         t0 = time.perf_counter()
         if self.provider is None:
             loop = offline_answer(turn.question, contexts, [im.label for im in view_images + upload_images],
-                                  notes=notes, list_mode=list_mode, hidden=len(turn.hits) - len(shown))
+                                  notes=notes, list_mode=list_mode, similar=similar_contexts,
+                                  hidden=len(turn.hits) - len(shown) - len(similar))
             await emit(TokenEvent(loop.answer))
         else:
             system = load_prompt("system_ru")
@@ -577,17 +596,26 @@ class AskService:
         """Steps 9–11 for ``hits`` (of ``turn.hits``). Returns the images for the model and the
         viewport label of each hit."""
         s = self.settings
+        usable = [f for f in hits if f.document.can_render and f.block.has_coords]
         boxes = [HitBox(f.document.id, f.block.page_index, f.block.id, tuple(f.block.coords_norm), f.score)  # type: ignore[arg-type]
-                 for f in hits if f.document.can_render and f.block.has_coords]
+                 for f in usable]
         if not boxes or limit <= 0:
             return [], {}
         t0 = time.perf_counter()
         sizes = {(b.document_id, b.page_index): self._page_size(turn.by_id[b.document_id], b.page_index)
                  for b in boxes}
-        regions = plan_viewports(boxes, sizes, PlanOptions(max_regions=limit), id_prefix="v")
+        rows = {}
+        for f, b in zip(usable, boxes):
+            extra = f.block.extra or {}
+            if extra.get("row_of") and extra.get("cell"):
+                rows[(b.document_id, b.block_id)] = RowHit(b, tuple(extra["cell"]), tuple(extra["header"])
+                                                           if extra.get("header") else None,
+                                                           list(extra.get("columns") or []), extra.get("text_pt"))
+        text_sizes = await asyncio.to_thread(hit_text_sizes, usable, self._renderer)
+        regions = layout_views(boxes, rows, sizes, text_sizes, self.layout_options, limit, id_prefix="v")
         sem = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
-        async def render(region: Any) -> tuple[Any, RenderedImage]:
+        async def render(region: View) -> tuple[View, RenderedImage]:
             doc = turn.by_id[region.document_id]
             w, h = sizes[(region.document_id, region.page_index)]
             rw = (region.bbox_norm[2] - region.bbox_norm[0]) * w
@@ -595,8 +623,9 @@ class AskService:
             async with sem:
                 img = await self._render(
                     doc, region.page_index, region.bbox_norm,
-                    outline=[hb.bbox_norm for hb in region.hits] if s.viewport_outline_hits else [],
+                    outline=region.outline if s.viewport_outline_hits else [],
                     grid=grid_for(int(rw), int(rh)) if s.viewport_grid else None,
+                    min_dpi=region.min_dpi, header=region.header_norm,
                 )
             return region, img
 
@@ -606,7 +635,7 @@ class AskService:
         t0 = time.perf_counter()
         items, infos, labels, images = [], [], {}, []
         for region, img in rendered:
-            caption = t_caption_viewport(region.page_number, region.block_ids, img)
+            caption = t_caption_viewport(region, img)
             key = self.files.generate_s3_path(turn.chat_id, "viewport",
                                               f"{region.id}_p{region.page_number}.{img.extension}")
             items.append(UploadItem(img.data, key, img.mime))
@@ -616,7 +645,7 @@ class AskService:
                                    document_id=region.document_id, coords_norm=_coords(img.bbox_norm),
                                    description=f"{region.id}: {caption}", dpi=round(img.dpi, 1)))
             turn.refs[region.id] = ImageRef(region.id, region.document_id, region.page_index, img.bbox_norm,
-                                            img.grid, img.dpi, db_id=infos[-1].id)
+                                            img.grid, img.dpi, db_id=infos[-1].id, frame=img.frame)
             for b in region.block_ids:
                 labels.setdefault((region.document_id, b), region.id)
             images.append(ViewImage(region.id, img.data, img.mime, caption))
@@ -661,7 +690,8 @@ class AskService:
                          dpi=round(img.dpi, 1))
         turn.pending.append(_Pending(info, self._image_row(turn, info, turn.assistant_message_id, len(img.data))))
         turn.images.append(info)
-        turn.refs[label] = ImageRef(label, doc.id, page_index, img.bbox_norm, img.grid, img.dpi, db_id=info.id)
+        turn.refs[label] = ImageRef(label, doc.id, page_index, img.bbox_norm, img.grid, img.dpi, db_id=info.id,
+                                    frame=img.frame)
         turn.timings["zoom"] = turn.timings.get("zoom", 0.0) + time.perf_counter() - t0
         await emit(ImageEvent(info))
         return ToolImage(label, img.data, img.mime, caption)
@@ -680,9 +710,10 @@ class AskService:
             turn.pending.clear()
 
     def _citations(self, turn: _Turn, answer: str) -> list[Citation]:
-        candidates = list(turn.hits) + list(turn.found_later.values())
+        candidates = [f for f in [*turn.hits, *turn.found_later.values()]
+                      if (f.document.id, f.block.id) not in turn.similar]
         mentioned = [f for f in candidates if f.block.id and f.block.id in answer]
-        chosen = mentioned or turn.hits[: max(1, min(len(turn.hits), 5))]
+        chosen = mentioned or candidates[: max(1, min(len(candidates), 5))]
         seen: set[tuple[str, str]] = set()
         out = []
         for f in chosen:
@@ -747,10 +778,15 @@ class AskService:
         )
 
 
-def t_caption_viewport(page_number: int, block_ids: Sequence[str], img: RenderedImage) -> str:
-    blocks = ", ".join(block_ids[:6]) + ("…" if len(block_ids) > 6 else "")
+def t_caption_viewport(view: View, img: RenderedImage) -> str:
+    blocks = ", ".join(view.block_ids[:6]) + ("…" if len(view.block_ids) > 6 else "")
+    if view.header_norm is not None:
+        what = f"строка {blocks} с шапкой таблицы над ней (ячейка обведена красным)"
+    else:
+        what = f"блоки {blocks} (обведены красным)"
+    part = {"key": ", ключевые столбцы", "values": ", столбцы значений"}.get(view.part or "", "")
     grid = f", сетка A1…{img.grid.last_cell}" if img.grid else ""
-    return f"стр. {page_number}, блоки {blocks} (обведены красным){grid}"
+    return f"стр. {view.page_number}, {what}{part}{grid}"
 
 
 class _Executor:
@@ -802,8 +838,9 @@ class _Executor:
         texts, images = [], []
         for raw in ids[:4]:
             block_id = str(raw).strip()
-            found = None
-            for d in turn.documents:
+            # a table row is known by its row id (p3-r2) from the hits
+            found = next((f for f in [*turn.hits, *turn.found_later.values()] if f.block.id == block_id), None)
+            for d in turn.documents if found is None else ():
                 b = d.block(block_id)
                 if b is not None:
                     found = FoundBlock(d, b, 0.0)
@@ -834,6 +871,7 @@ class _Executor:
         if not query:
             return ToolResult(t("tool.search.empty_query"))
         found = await self.service.documents.search(turn.documents, query, self.service.settings.search_top_k)
+        found = await asyncio.to_thread(rows_for_hits, found, query, self.service._renderer, self.service._rules)
         if not found:
             return ToolResult(t("tool.search.nothing", query=query))
         await self.service._store_hits(turn, found)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from aizoomdoc.config import Settings, get_settings
+from aizoomdoc.documents.title import display_title
 from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source, read_source
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
@@ -78,7 +79,7 @@ def document_rows(doc: Document) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         for p in doc.pages
     ]
     row = {
-        "id": doc.id, "sha256": doc.sha256, "title": doc.title, "filename": Path(doc.source_path).name,
+        "id": doc.id, "sha256": doc.sha256, "title": display_title(doc), "filename": Path(doc.source_path).name,
         "source_path": doc.source_path, "source_format": doc.source_format, "page_count": len(doc.pages),
         "pages": pages, "sheet": _sheet(doc.sheet), "metadata": dict(doc.metadata),
     }

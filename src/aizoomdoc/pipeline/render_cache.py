@@ -32,7 +32,7 @@ from aizoomdoc.zoom.overlay import OVERLAY_VERSION
 log = logging.getLogger(__name__)
 
 #: Bump when the packed format or the meaning of a key changes.
-RENDER_CACHE_VERSION = 1
+RENDER_CACHE_VERSION = 2
 NAMESPACE = "render"
 _HEADER = struct.Struct(">I")
 
@@ -60,12 +60,13 @@ def _boxes(boxes: Sequence[Sequence[float]] | None) -> list[list[float]]:
 
 def render_key(sha256: str, page_index: int, box: Sequence[float], opts: RenderOptions, *,
                outline: Sequence[Sequence[float]] = (), grid: Grid | None = None,
-               min_dpi: float | None = None, text_size_hint_pt: float | None = None) -> str:
-    """The cache key of one render (hex sha256 of its inputs)."""
+               min_dpi: float | None = None, text_size_hint_pt: float | None = None,
+               header: Sequence[float] | None = None) -> str:
+    """The cache key of one render (hex sha256 of its inputs: every argument of the render)."""
     parts = [RENDER_CACHE_VERSION, OVERLAY_VERSION, sha256, int(page_index), [_r(v) for v in box],
              _boxes(outline), [grid.cols, grid.rows] if grid is not None else None,
              _r(min_dpi) if min_dpi else None, _r(text_size_hint_pt) if text_size_hint_pt else None,
-             dataclasses.asdict(opts)]
+             [_r(v) for v in header] if header else None, dataclasses.asdict(opts)]
     return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -74,6 +75,7 @@ def pack(img: RenderedImage) -> bytes:
         "mime": img.mime, "width": img.width, "height": img.height, "dpi": img.dpi,
         "page_index": img.page_index, "bbox_norm": list(img.bbox_norm), "text_size_pt": img.text_size_pt,
         "grid": [img.grid.cols, img.grid.rows] if img.grid is not None else None,
+        "frame": list(img.frame), "extra": img.extra,
     }, separators=(",", ":")).encode()
     return _HEADER.pack(len(head)) + head + img.data
 
@@ -86,7 +88,8 @@ def unpack(blob: bytes) -> RenderedImage:
     return RenderedImage(data=data, mime=head["mime"], width=int(head["width"]), height=int(head["height"]),
                          dpi=float(head["dpi"]), page_index=int(head["page_index"]),
                          bbox_norm=tuple(head["bbox_norm"]), text_size_pt=head.get("text_size_pt"),  # type: ignore[arg-type]
-                         grid=grid)
+                         grid=grid, frame=tuple(head.get("frame") or (0.0, 0.0, 1.0, 1.0)),  # type: ignore[arg-type]
+                         extra=head.get("extra") or {})
 
 
 class RenderCache:
@@ -100,8 +103,7 @@ class RenderCache:
         counters = current_counters.get()
         key = None
         if self.cache is not None and sha256:
-            key = render_key(sha256, page_index, box, opts, outline=kw.get("outline") or (), grid=kw.get("grid"),
-                             min_dpi=kw.get("min_dpi"), text_size_hint_pt=kw.get("text_size_hint_pt"))
+            key = render_key(sha256, page_index, box, opts, **kw)
             blob = await self.cache.get(NAMESPACE, key)
             if blob is not None:
                 try:

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aizoomdoc.texts import api, ask, common, documents, files, library, offline, operations, store
+from aizoomdoc.texts import (
+    api,
+    ask,
+    common,
+    documents,
+    files,
+    library,
+    offline,
+    operations,
+    store,
+    viewports,
+)
 
 _CATALOG: dict[str, str] = {}
-for _module in (common, store, files, documents, ask, api, offline, library, operations):
+for _module in (common, store, files, documents, ask, api, offline, library, operations, viewports):
     for _key, _value in _module.TEXTS.items():
         if _key in _CATALOG:
             raise RuntimeError(f"duplicate text key {_key!r}")

@@ -7,6 +7,7 @@ import { t } from "./i18n.js";
 import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
 import { hideStats, showStats } from "./stats.js";
+import { thumb as readableThumb } from "./thumbs.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -53,6 +54,14 @@ function toast(message, kind = "error") {
   const box = el("div", { class: `toast ${kind}`, role: "alert", text: message, onclick: () => box.remove() });
   document.body.append(box);
   setTimeout(() => box.remove(), 6000);
+}
+
+// A notice that goes away: after a while, or at once with its ×.
+function transient(node, ms = 15000) {
+  node.append(el("button", { type: "button", class: "link dismiss", title: t("viewer.close"), text: "×",
+                             onclick: () => node.remove() }));
+  setTimeout(() => node.remove(), ms);
+  return node;
 }
 
 function fmtTime(iso) {
@@ -208,6 +217,9 @@ function renderDocBar() {
     ...others.map((d) => el("option", { value: d.id, text: d.title || d.filename })));
   pick.hidden = others.length === 0;
   $("#composer-note").textContent = ids.length ? "" : t("composer.need_documents");
+  // Nothing to ask about without a document: the button waits for one.
+  $("#send").disabled = !ids.length;
+  $("#send").title = ids.length ? "" : t("composer.need_documents");
 }
 
 async function setDocuments(ids) {
@@ -246,15 +258,26 @@ function emptyChat() {
     el("p", { text: hasDocs ? t("chat.empty") : t("chat.empty_no_documents") }));
   if (hasDocs) {
     const row = el("div", { class: "examples" }, el("span", { class: "note", text: t("chat.examples") }));
-    for (const key of ["chat.example1", "chat.example2"]) {
-      row.append(el("button", { type: "button", class: "example", text: t(key), onclick: () => {
-        $("#question").value = t(key);
-        $("#question").focus();
-      } }));
-    }
     box.append(row);
+    exampleQuestions(state.chat.document_ids).then((questions) => {
+      for (const q of questions) {
+        row.append(el("button", { type: "button", class: "example", text: q, onclick: () => {
+          $("#question").value = q;
+          $("#question").focus();
+        } }));
+      }
+    });
   }
   return box;
+}
+
+// Example questions drawn from the attached document's own blocks (its codes, its sheets).
+async function exampleQuestions(ids) {
+  try {
+    const data = await api("GET", `/api/documents/${encodeURIComponent(ids[0])}/examples`);
+    if (data.questions && data.questions.length) return data.questions;
+  } catch (e) { /* the generic examples below */ }
+  return [t("chat.example1"), t("chat.example2")];
 }
 
 // After an answer: show its beginning (the question above it), not its end — a long list
@@ -309,11 +332,7 @@ function imageGrid(images) {
 }
 
 function thumb(im) {
-  const label = (im.description || im.image_type || "").split(":")[0];
-  const img = el("img", { src: im.url, alt: t("msg.image_alt", { label }), loading: "lazy", class: "zoom-image",
-                          width: im.width || undefined, height: im.height || undefined });
-  return el("figure", { class: "thumb", title: im.description || "", onclick: () => openImage(im) },
-    img, el("figcaption", { text: im.description || label }));
+  return readableThumb(im, openImage);
 }
 
 // --- viewer ---------------------------------------------------------------------------------
@@ -369,6 +388,7 @@ function toggleZoom(e) {
 
 function openImage(im) {
   showViewer(im.description || im.image_type, im.url);
+  $("#viewer-legend").textContent = t("viewer.legend_image");
 }
 
 function openPage(c, userMessageId) {
@@ -379,6 +399,7 @@ function openPage(c, userMessageId) {
   const src = `/api/documents/${encodeURIComponent(c.document_id)}/pages/${c.page_number}.png?${params}`;
   showViewer(t("page.title", { page: c.page_number, document: docTitle(c.document_id) }), src, c.coords_norm || null);
   $("#viewer").dataset.kind = "page";
+  $("#viewer-legend").textContent = t("viewer.legend_page");
 }
 
 function closeViewer() {
@@ -534,7 +555,7 @@ async function ask(e) {
   } catch (err) {
     toast(err.message);
   } finally {
-    button.disabled = false;
+    button.disabled = !(state.chat.document_ids || []).length;
   }
 }
 
@@ -546,7 +567,7 @@ async function onFiles(e) {
   const limit = state.status ? state.status.max_file_size_mb : null;
   for (const file of files) {
     if (limit && file.size > limit * 1024 * 1024) {
-      progress.append(el("div", { class: "upload-line failed" }, el("span", { text: t("upload.too_large", { name: file.name, limit }) })));
+      progress.append(transient(el("div", { class: "upload-line failed" }, el("span", { text: t("upload.too_large", { name: file.name, limit }) }))));
       continue;
     }
     const line = el("div", { class: "upload-line" }, el("progress", { max: 100, value: 0 }), el("span", {}));
@@ -575,6 +596,7 @@ async function onFiles(e) {
     } catch (err) {
       line.classList.add("failed");
       label.textContent = t("upload.failed", { name: file.name, error: err.message });
+      transient(line);
     }
   }
   await loadDocuments();

@@ -87,6 +87,8 @@ export const STRINGS = {
   "viewer.open_new": "Открыть в новой вкладке",
   "viewer.fit": "Вся страница",
   "viewer.zoom": "Крупно",
+  "viewer.legend_page": "Красная рамка — блок, на который ссылается ответ; оранжевые — другие найденные блоки.",
+  "viewer.legend_image": "Красная рамка — найденный блок; синяя сетка — ячейки для увеличения (буквы сверху, цифры слева).",
 
   "login.title": "Вход",
   "login.hint": "Вставьте JWT Supabase или API-токен (aizoomdoc token create ПОЛЬЗОВАТЕЛЬ).",

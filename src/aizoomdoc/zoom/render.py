@@ -21,7 +21,7 @@ from pathlib import Path
 import pymupdf
 from PIL import Image
 
-from aizoomdoc.zoom.overlay import Grid, draw_grid, outline_boxes
+from aizoomdoc.zoom.overlay import Grid, add_ruler, outline_boxes
 from aizoomdoc.zoom.plan import Box, clamp_box
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class RenderOptions:
     text_percentile: float = 0.2
     image_format: str = "png"  # png | jpeg
     jpeg_quality: int = 85
+    #: Longest side of the image in pixels (0: no limit besides ``max_pixels``).
+    max_side: int = 0
 
 
 @dataclass
@@ -57,6 +59,8 @@ class RenderedImage:
     text_size_pt: float | None = None
     grid: Grid | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    #: Where the drawing lies inside the image (its own [0, 1] coordinates): inside the ruler.
+    frame: Box = (0.0, 0.0, 1.0, 1.0)
 
     @property
     def page_number(self) -> int:
@@ -86,6 +90,8 @@ def choose_dpi(
     dpi = min(max(dpi, opts.min_dpi), opts.max_dpi)
     area_pt = max(region_w_pt, 1e-6) * max(region_h_pt, 1e-6)
     cap = 72.0 * math.sqrt(opts.max_pixels / area_pt)
+    if opts.max_side > 0:
+        cap = min(cap, 72.0 * opts.max_side / max(region_w_pt, region_h_pt, 1e-6))
     return max(1.0, min(dpi, cap))
 
 
@@ -116,6 +122,20 @@ def text_size_in(page: pymupdf.Page, clip: pymupdf.Rect, percentile: float = 0.2
     return sizes[min(len(sizes) - 1, int(len(sizes) * percentile))]
 
 
+def words_in(page: pymupdf.Page, clip: pymupdf.Rect) -> list[Box]:
+    """Boxes (page coords_norm, displayed) of the words of the text layer inside ``clip``."""
+    r = page.rect
+    if r.width <= 0 or r.height <= 0:
+        return []
+    rot = page.rotation_matrix
+    out: list[Box] = []
+    for w in page.get_text("words", clip=clip * page.derotation_matrix):
+        b = pymupdf.Rect(w[:4]) * rot
+        out.append(((b.x0 - r.x0) / r.width, (b.y0 - r.y0) / r.height,
+                    (b.x1 - r.x0) / r.width, (b.y1 - r.y0) / r.height))
+    return out
+
+
 def _encode(img: Image.Image, opts: RenderOptions) -> tuple[bytes, str]:
     buf = io.BytesIO()
     if opts.image_format == "jpeg":
@@ -125,23 +145,40 @@ def _encode(img: Image.Image, opts: RenderOptions) -> tuple[bytes, str]:
     return buf.getvalue(), "image/png"
 
 
+def _to_pixels(boxes: Sequence[Box], bbox: Box, size: tuple[int, int]) -> list[Box]:
+    rw, rh = bbox[2] - bbox[0], bbox[3] - bbox[1]
+    if rw <= 0 or rh <= 0:
+        return []
+    w, h = size
+    return [((b[0] - bbox[0]) / rw * w, (b[1] - bbox[1]) / rh * h, (b[2] - bbox[0]) / rw * w,
+             (b[3] - bbox[1]) / rh * h) for b in boxes]
+
+
 def _finish(
-    img: Image.Image,
-    bbox: Box,
-    page_index: int,
-    dpi: float,
-    text_size: float | None,
+    raster: _Raster,
     outline: Sequence[Box],
     grid: Grid | None,
     opts: RenderOptions,
+    header: _Raster | None = None,
 ) -> RenderedImage:
+    img, bbox = raster.img, raster.bbox
     if outline:
         outline_boxes(img, bbox, outline)
+    frame: Box = (0.0, 0.0, 1.0, 1.0)
     if grid is not None:
-        draw_grid(img, grid)
+        avoid = _to_pixels([*outline, *raster.words], bbox, img.size)
+        framed = add_ruler(img, grid, header=header.img if header is not None else None, avoid=avoid)
+        img, frame = framed.image, framed.frame
+    elif header is not None:
+        both = Image.new("RGB", (img.width, header.img.height + 3 + img.height), (150, 150, 150))
+        both.paste(header.img, (0, 0))
+        both.paste(img, (0, header.img.height + 3))
+        frame = (0.0, (header.img.height + 3) / both.height, 1.0, 1.0)
+        img = both
     data, mime = _encode(img, opts)
-    return RenderedImage(data=data, mime=mime, width=img.width, height=img.height, dpi=dpi,
-                         page_index=page_index, bbox_norm=bbox, text_size_pt=text_size, grid=grid)
+    return RenderedImage(data=data, mime=mime, width=img.width, height=img.height, dpi=raster.dpi,
+                         page_index=raster.page_index, bbox_norm=bbox, text_size_pt=raster.text_size, grid=grid,
+                         frame=frame)
 
 
 @dataclass
@@ -151,6 +188,8 @@ class _Raster:
     page_index: int
     dpi: float
     text_size: float | None
+    #: Boxes (page coords_norm) of the words of the text layer inside the region.
+    words: list[Box] = field(default_factory=list)
 
 
 class SheetRenderer:
@@ -204,6 +243,14 @@ class SheetRenderer:
         r = self._pdf[page_index].rect  # type: ignore[index]
         return r.width, r.height
 
+    def pdf_page(self, page_index: int) -> pymupdf.Page | None:
+        """The PDF page (for its text layer and ruling lines); None for a raster sheet. Hold
+        :attr:`lock` when sharing the renderer."""
+        self._open()
+        if self.is_raster or self._pdf is None or not 0 <= page_index < len(self._pdf):
+            return None
+        return self._pdf[page_index]
+
     # -- rendering ---------------------------------------------------------------------------
     def render(
         self,
@@ -214,17 +261,22 @@ class SheetRenderer:
         grid: Grid | None = None,
         text_size_hint_pt: float | None = None,
         min_dpi: float | None = None,
+        header: Sequence[float] | None = None,
     ) -> RenderedImage:
         """Render ``bbox_norm`` of a page; ``outline`` boxes (page norm coords) are drawn on it.
 
         ``min_dpi`` asks for at least that resolution (zooms render deeper than the viewport
-        they came from), still within ``max_dpi`` and ``max_pixels``.
+        they came from), still within ``max_dpi`` and ``max_pixels``. ``header`` (page norm, as
+        wide as the region: a table's header row) is rendered at the same resolution and shown
+        above the region.
         """
         raster = self.rasterize(page_index, bbox_norm, text_size_hint_pt=text_size_hint_pt, min_dpi=min_dpi)
-        return self.finish(raster, outline=outline, grid=grid)
+        head = self.rasterize(page_index, header, fixed_dpi=raster.dpi) if header is not None else None
+        return self.finish(raster, outline=outline, grid=grid, header=head)
 
     def rasterize(self, page_index: int, bbox_norm: Sequence[float], *,
-                  text_size_hint_pt: float | None = None, min_dpi: float | None = None) -> _Raster:
+                  text_size_hint_pt: float | None = None, min_dpi: float | None = None,
+                  fixed_dpi: float | None = None) -> _Raster:
         """The part that touches the source file (hold :attr:`lock` when sharing the renderer)."""
         self._open()
         bbox = clamp_box(bbox_norm)
@@ -236,20 +288,20 @@ class SheetRenderer:
         page = self._pdf[page_index]
         clip = norm_to_rect(page, bbox)
         text_size = text_size_in(page, clip, self.opts.text_percentile) or text_size_hint_pt
-        dpi = choose_dpi(clip.width, clip.height, text_size, self.opts, at_least=min_dpi)
+        dpi = fixed_dpi or choose_dpi(clip.width, clip.height, text_size, self.opts, at_least=min_dpi)
         pix = page.get_pixmap(dpi=max(1, int(dpi)), clip=clip, alpha=False)
         mode = "RGB" if pix.n == 3 else "L"
         img = Image.frombuffer(mode, (pix.width, pix.height), pix.samples_mv, "raw", mode, pix.stride, 1)
         img = img.convert("RGB") if mode != "RGB" else img.copy()  # detach from the pixmap
         log.debug("rendered %s p%d %s at %.0f dpi -> %dx%d", self.path.name, page_index, bbox,
                   dpi, img.width, img.height)
-        return _Raster(img, bbox, page_index, dpi, text_size)
+        return _Raster(img, bbox, page_index, dpi, text_size, words_in(page, clip))
 
-    def finish(self, raster: _Raster, *, outline: Sequence[Box] = (), grid: Grid | None = None) -> RenderedImage:
+    def finish(self, raster: _Raster, *, outline: Sequence[Box] = (), grid: Grid | None = None,
+               header: _Raster | None = None) -> RenderedImage:
         """Overlays and encoding: pure CPU on the image, safe to run in parallel (Pillow releases
         the GIL while encoding)."""
-        return _finish(raster.img, raster.bbox, raster.page_index, raster.dpi, raster.text_size,
-                       outline, grid, self.opts)
+        return _finish(raster, outline, grid, self.opts, header)
 
     def _crop_raster(self, page_index: int, bbox: Box) -> _Raster:
         if page_index != 0:
@@ -279,6 +331,7 @@ class SheetRenderer:
         grid: Grid | None = None,
         text_size_hint_pt: float | None = None,
         min_dpi: float | None = None,
+        header: Sequence[float] | None = None,
     ) -> RenderedImage:
         """:meth:`render` in a worker thread. Only rasterizing holds the renderer's lock, so several
         renders of one file overlap their overlay and encoding work."""
@@ -286,7 +339,8 @@ class SheetRenderer:
             with self.lock:
                 raster = self.rasterize(page_index, bbox_norm, text_size_hint_pt=text_size_hint_pt,
                                         min_dpi=min_dpi)
-            return self.finish(raster, outline=outline, grid=grid)
+                head = self.rasterize(page_index, header, fixed_dpi=raster.dpi) if header is not None else None
+            return self.finish(raster, outline=outline, grid=grid, header=head)
 
         return await asyncio.to_thread(work)
 

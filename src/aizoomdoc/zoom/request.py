@@ -2,8 +2,9 @@
 
 A request names either a page (``page`` 1-based, optional ``document_id``) plus ``bbox`` in page
 coords_norm, or a shown image (``image_id``) plus a ``bbox`` inside that image (the image's own
-[0, 1] coordinates) or a grid ``cell`` (``B2``, ``A1:B2``). The image's stored ``coords_norm``
-maps the box back to the page. Anything wrong is a :class:`ZoomRefusal` whose ``message`` tells
+[0, 1] coordinates, ruler margins included) or a grid ``cell`` (``B2``, ``A1:B2``; the cells
+divide the drawing inside the ruler). The image's frame and stored ``coords_norm`` map the box
+back to the page. Anything wrong is a :class:`ZoomRefusal` whose ``message`` tells
 the model what to do instead; it is sent back as the tool result, never raised to the user.
 """
 
@@ -34,6 +35,8 @@ class ImageRef:
     grid: Grid | None = None
     dpi: float | None = None
     db_id: str | None = None
+    #: The drawing inside the image (its own [0, 1] coordinates): inside the ruler margins.
+    frame: Box = (0.0, 0.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,20 @@ def _min_size(box: Box) -> Box:
     return (x1, y1, x2, y2)
 
 
+def _inside_frame(box: Box, frame: Box) -> Box | None:
+    """A box in image coordinates as a box of the drawing inside ``frame`` (clipped to it);
+    None when it lies wholly on the ruler margins."""
+    fw, fh = frame[2] - frame[0], frame[3] - frame[1]
+    if fw <= 0 or fh <= 0:
+        return box
+    x1, y1, x2, y2 = ((box[0] - frame[0]) / fw, (box[1] - frame[1]) / fh,
+                      (box[2] - frame[0]) / fw, (box[3] - frame[1]) / fh)
+    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(1.0, x2), min(1.0, y2)
+    if x2 - x1 <= _EPS or y2 - y1 <= _EPS:
+        return None
+    return (x1, y1, x2, y2)
+
+
 def resolve_zoom(
     args: Mapping[str, Any],
     images: Mapping[str, ImageRef],
@@ -122,7 +139,10 @@ def resolve_zoom(
             bad = _check_box(box, t("zoom.where.image", image_id=ref.id))
             if bad:
                 return bad
-            local = box
+            local = _inside_frame(box, ref.frame)
+            if local is None:
+                return ZoomRefusal(t("zoom.refuse.outside", where=t("zoom.where.image", image_id=ref.id),
+                                     box=_fmt(box)))
         else:
             return ZoomRefusal(t("zoom.refuse.need_box", image_id=ref.id))
         page_box = _min_size(local_to_page(local, ref.bbox_norm))

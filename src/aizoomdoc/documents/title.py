@@ -1,0 +1,23 @@
+"""A document's title for people: the title block's шифр (and a short object name) rather than a
+file name, when the file carried no title of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aizoomdoc.documents.base import bundle_stem
+from aizoomdoc.documents.model import Document
+
+#: An object name longer than this is an address, not a name: the шифр alone then.
+MAX_NAME = 60
+
+
+def display_title(doc: Document) -> str:
+    """``doc.title`` unless it is only the file's name and the title block has a шифр: then
+    «77/25-СК-ОВ2 Многоквартирный жилой дом, корпус 3» (or the шифр alone)."""
+    stem = bundle_stem(Path(doc.source_path).name)
+    info = doc.sheet
+    if doc.title not in (stem, Path(doc.source_path).name) or info is None or not info.document_code:
+        return doc.title
+    name = " ".join((info.object_name or "").split())
+    return f"{info.document_code} {name}" if name and len(name) <= MAX_NAME else info.document_code
