@@ -89,7 +89,7 @@ def test_cipher_parts_are_indexed_but_not_searched() -> None:
 
 def test_query_stopwords_and_short_numbers() -> None:
     q = analyze_query("Найди, пожалуйста, где лист 2 и П1")
-    assert q.words == ("лист", "2") and q.codes == ("п1",)
+    assert q.words == ("лист§2", "лист") and q.codes == ("п1",)  # «лист 2» is one bound token
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -108,7 +108,22 @@ def test_morphology(index: SearchIndex) -> None:
     ("АОВ8", {"b19"}), ("AOB8", {"b19"}), ("АOВ8", {"b19"}), ("P1", {"b20"}), ("В2l", set()),
 ])
 def test_codes_match_exactly(index: SearchIndex, query: str, expected: set[str]) -> None:
-    assert set(ids(index.search(query, top_k=10))) == expected
+    exact = {h.block_id for h in index.search(query, top_k=10) if h.code_matches}
+    assert exact == expected
+
+
+@pytest.mark.parametrize("query, exact, alike", [
+    ("P1", "b20", "b0"),    # a Latin P is the Cyrillic Р, or a transliterated П (below it)
+    ("В2l", None, "b4"),    # l read for 1: В21 only as a look-alike, never as an exact match
+])
+def test_latin_and_digit_look_alikes_rank_below_exact_codes(index: SearchIndex, query: str, exact: str | None,
+                                                             alike: str) -> None:
+    hits = index.search(query, top_k=10)
+    ranked = ids(hits)
+    if exact is not None:
+        assert ranked[0] == exact and hits[0].code_matches == 1
+    assert alike in ranked and hits[ranked.index(alike)].code_matches == 0
+    assert "b1" not in ranked and "b2" not in ranked  # never П1.1 or П11
 
 
 def test_cipher_part_finds_the_cipher(index: SearchIndex) -> None:

@@ -43,6 +43,7 @@ _PAGE = re.compile(r"^#{1,4}\s*СТРАНИЦА\s+(\d+)\b", re.IGNORECASE)
 _STAMP = re.compile(r"^\*\*\s*Штамп:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
 _SHEET_NO = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(\d+)\s*(?:\(\s*из\s*(\d+)\s*\))?", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"^\*\*\s*Наименование листа:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
+_SHEET_NONE = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(?:None|null|—|-)?\s*(?:\(\s*из\s*\w*\s*\))?\s*$", re.IGNORECASE)
 _BLOCK = re.compile(r"^#{2,4}\s*BLOCK\s*\[\s*(TEXT|IMAGE|TABLE)\s*\]\s*:?\s*(\S+)", re.IGNORECASE)
 _MARKER = re.compile(r"^<!--\s*BLOCK_ID\s*:\s*([^\s|>]+)(.*?)-->", re.IGNORECASE)
 _MARKER_END = re.compile(r"^<!--\s*END_BLOCK\s*-->", re.IGNORECASE)
@@ -130,7 +131,11 @@ class _Parser:
             ):
                 self.page_sheets[self.page]["sheet_number"] = m.group(1)
             elif (m := _SHEET_NAME.match(s)) and self.page is not None:
-                self.page_sheets[self.page]["sheet_name"] = m.group(1).strip()
+                self.flush()
+                i = self.sheet_name(i, m.group(1).strip())
+                continue
+            elif _SHEET_NONE.match(s) and self.page is not None and (self.current is None or not self.current.explicit):
+                pass  # «**Лист:** None»: the pipeline found no sheet number
             elif m := _BLOCK.match(s):
                 self.flush()
                 self.current = _Draft(m.group(2), _TYPES[m.group(1).lower()], self.page, explicit=True)
@@ -170,6 +175,21 @@ class _Parser:
                 self.implicit_line(line)
             i += 1
         self.flush()
+
+    def sheet_name(self, i: int, first: str) -> int:
+        """«**Наименование листа:** A» and the plain lines right under it (the rest of a long sheet
+        name: «План -2 этажа с системами В1.1,Т3.1,Т4.1») are the page's sheet name."""
+        parts = [first] if first else []
+        i += 1
+        while i < len(self.lines):
+            s = self.lines[i].strip()
+            if not s or s.startswith(("#", "**", "|", "<!--", "```", "→", "!", "*")):
+                break
+            parts.append(s)
+            i += 1
+        assert self.page is not None
+        self.page_sheets[self.page]["sheet_name"] = ". ".join(p.rstrip(". ") for p in parts)
+        return i
 
     def implicit_line(self, line: str) -> None:
         """A plain line; outside explicit blocks a table starts or ends a text block."""
