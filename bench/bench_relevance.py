@@ -8,7 +8,8 @@ ids (any of them is a hit: one table can be two blocks, a mark can be drawn and 
 ``must_contain`` string every gold block contains (checked here, so a reader change that renumbers
 blocks shows up as a stale query, not as a silent miss). ``split``: ``dev`` queries were used to
 tune the ranking, ``held`` ones only to measure it (their documents were never looked at while
-tuning).
+tuning). ``fresh`` queries were written after the tuning, on documents never looked at before,
+to check what carries over.
 
 Every document is ingested the way a user does it (``DocumentService.ingest`` into a temporary
 SQLite DATA_DIR) and every query is searched the way ``aizoomdoc search --doc FILE --json`` does it
@@ -40,6 +41,7 @@ from aizoomdoc.pipeline.ingest import DocumentService  # noqa: E402
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "realdocs"
 QUERIES = ROOT / "bench" / "relevance" / "queries.json"
 KINDS = ("code", "number", "sheet", "spec", "topic")
+SPLITS = ("dev", "held", "fresh")
 DEPTH = 50
 _WORD = re.compile(r"\w+")
 
@@ -150,11 +152,11 @@ async def run(args: argparse.Namespace) -> int:
               f"{every[key].recall(1):13.2f} {every[key].recall(10):5.2f}")
 
     line("ALL", "all")
-    for split in ("dev", "held"):
+    for split in SPLITS:
         line(f"split {split}", f"split:{split}")
     for kind in KINDS:
         line(f"kind {kind}", f"kind:{kind}")
-    for split in ("dev", "held"):
+    for split in SPLITS:
         for kind in KINDS:
             line(f"  {split} {kind}", f"{split}:{kind}")
     for name in documents:
@@ -175,7 +177,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--split", choices=("dev", "held", "all"), default="all")
+    p.add_argument("--split", choices=("dev", "held", "fresh", "all"), default="all")
     p.add_argument("--failures", action="store_true", help="list the queries whose gold is not first")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
