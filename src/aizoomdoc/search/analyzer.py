@@ -36,7 +36,14 @@ from functools import lru_cache
 import Stemmer
 
 from aizoomdoc.search.lookalike import lookalike_tokens, model_prefixes
-from aizoomdoc.search.numbers import bound_tokens, normalize_diameters, ordinal_numbers, range_codes, size_forms
+from aizoomdoc.search.numbers import (
+    bound_tokens,
+    mark_list,
+    normalize_diameters,
+    ordinal_numbers,
+    range_codes,
+    size_forms,
+)
 
 #: Bump when tokens change: saved indexes built with another version are rebuilt.
 ANALYZER_VERSION = 3
@@ -56,6 +63,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 _SIGNED_DECIMAL = re.compile(r"^[+±-]?\d+(?:[.,]\d+)?$")
 _LEAD_STRIP = ".,:;/=*_-"
 _TRAIL_STRIP = ".,:;/=_-+"
+# «П-3.1,П-3.2»: a comma before a letter separates two marks (a decimal comma has digits around it).
+_LIST_COMMA = re.compile(r",(?=[^\W\d_])")
 _SERIES = re.compile(r"^\d{1,2}([А-ЯЁA-Z]{2,3})$")
 _CYRILLIC = re.compile(r"[а-яА-Я]")
 _LATIN = re.compile(r"[a-zA-Z]")
@@ -170,7 +179,7 @@ def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
     abbreviations however they are typed ("аов"). ``alternatives``: the other tokens of a bound
     expression (the other floors of «3-5 этаж»).
     """
-    text = normalize_diameters(normalize(text))
+    text = _LIST_COMMA.sub(", ", normalize_diameters(normalize(text)))
     out: list[tuple[str, str, tuple[str, ...]]] = []
     bound = bound_tokens(text, query=not parts)
     consumed: list[tuple[int, int]] = []
@@ -184,6 +193,11 @@ def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
         if not parts:
             consumed.append(span)
     out.extend((code, CODE, ()) for code in range_codes(text))
+    if parts:
+        for mark in mark_list(text):
+            code = _code(mark)
+            out.append((code, CODE, ()))
+            out.extend((alike, LOOKALIKE, ()) for alike in lookalike_tokens(code, mark))
     for m in _CHUNK.finditer(text):
         if consumed and any(a <= m.start() and m.end() <= b for a, b in consumed):
             continue

@@ -36,8 +36,8 @@ _SENTENCE = re.compile(r"(?<=[а-яa-z0-9)»])\.\s+(?=[А-ЯA-Z])")
 _DRAWING_KINDS = ("план", "схема", "разрез", "фасад", "узел", "фрагмент", "сечение", "развертка", "вид")
 _INDEX = re.compile(
     r"^(?:\d+[\s.]*)?(?:"
-    r"ведомость (?:основных )?(?:рабочих чертежей|основных комплектов|комплектов|спецификаций|"
-    r"ссылочных|прилагаемых|графической части|документов|опросных листов|изменений)"
+    r"ведомость (?:[\w.]+ ){0,2}(?:чертежей|комплектов|спецификаций|документов|листов|изменений|графической части)"
+    r"|ведомость (?:ссылочных|прилагаемых|опросных листов)"
     r"|содержание\b|оглавление|состав (?:проекта|проектной|тома|рабочей|комплекта)"
     r"|(?:таблица|лист) регистрации изменений|разрешение\b)",
     re.IGNORECASE,
@@ -56,8 +56,16 @@ def _caption(lines: list[str]) -> str:
         line = raw.strip()
         if not line:
             continue
-        if line.startswith("|"):
+        cells = [c.strip() for c in line.strip("| ").split("|") if c.strip()]
+        if "|" in line and not cells:
+            continue  # an empty table row
+        if line.startswith("|") or (line.count(" | ") >= 2 and not line.split(" | ", 1)[0].strip()):
+            # A caption in a merged cell of the table's first row: «| | | Экспликация помещений … | | |».
+            if not out and len(cells) == 1 and 8 <= len(cells[0]) <= MAX_TITLE and _strip(cells[0]):
+                out.append(_strip(cells[0]))
             break
+        if out and " | " in line:
+            break  # the table's header row, under its caption
         head, sep, _rest = line.partition(" | ")
         head = _strip(head)
         if not head:
@@ -106,6 +114,22 @@ def block_title(text: str, block_type: str, extra: dict[str, Any] | None) -> str
         if isinstance(summary, str) and summary.strip():
             return " ".join(x for x in (kind if isinstance(kind, str) else "", first_sentence(summary)) if x)
     return _caption(text.splitlines())
+
+
+#: What a block is, by the first word of its title («Ведомость …», «Спецификация …», an image of
+#: kind «План этажа»): stems of the type words a query may name.
+TYPE_STEMS = frozenset({
+    "ведом", "спецификац", "экспликац", "таблиц", "перечен", "план", "схем", "разрез", "сечен", "узел",
+    "узл", "фасад", "фрагмент", "развертк", "детал", "легенд",
+})
+
+
+def title_type(title_tokens: list[str]) -> str:
+    """The type word of a block («ведом» for «Ведомость решеток 3-го этажа»), "" when none."""
+    for tok in title_tokens[:2]:
+        if tok in TYPE_STEMS:
+            return "узел" if tok == "узл" else tok
+    return ""
 
 
 def sheet_title(sheet: Any) -> str:

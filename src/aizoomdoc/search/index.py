@@ -47,7 +47,17 @@ import numpy as np
 
 from aizoomdoc.documents.model import Block, Document, SheetInfo
 from aizoomdoc.search.analyzer import ANALYZER_VERSION, QueryTokens, analyze, analyze_query
-from aizoomdoc.search.fields import DRAWING, INDEX_LIKE, MAIN, STAMP, block_flags, block_title, sheet_title
+from aizoomdoc.search.fields import (
+    DRAWING,
+    INDEX_LIKE,
+    MAIN,
+    STAMP,
+    TYPE_STEMS,
+    block_flags,
+    block_title,
+    sheet_title,
+    title_type,
+)
 
 log = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG on import; its progress chatter is not for our users.
@@ -63,13 +73,17 @@ SHEET_CREDIT = 1.0
 #: Score factor of the blocks standing for a sheet whose name holds every word of the query
 #: (a query naming a sheet lands on its drawing, not on a table that shares a word with it).
 SHEET_MAIN_BOOST = 2.0
+#: Score factor of blocks of the type the query names («ведомость …» → tables titled «Ведомость …»,
+#: «план …» → plans): what the block *is*, from the first word of its title or its image kind.
+TYPE_BOOST = 1.5
 #: Score factor 1 + TITLE_BONUS × (share of the query's idf mass in the block's title)²: a block
 #: whose caption names the thing beats one that mentions it in its body.
 TITLE_BONUS = 1.0
 #: A code found through OCR look-alikes: share of the exact code's BM25, coverage and rank key.
 LOOKALIKE_WEIGHT = 0.5
-#: Score factor of index-like blocks matching no better than another block.
+#: Score factor of index-like blocks when another block covers at least INDEX_RIVAL of what they do.
 INDEX_FACTOR = 0.3
+INDEX_RIVAL = 0.5
 #: Share of the row-mates' score a table cell gets (its row is its context).
 ROW_WEIGHT = 0.4
 INDEX_FORMAT = 4
@@ -270,8 +284,9 @@ class _Scores:
         self.n = n
         self.total = np.zeros(n, dtype=np.float32)
         self.covered = np.zeros(n, dtype=np.float32)
-        #: The idf mass of the query each block's title holds.
+        #: The idf mass of the query each block's title holds (its own words only: ``title_own``).
         self.title_idf = np.zeros(n, dtype=np.float32)
+        self.title_own = np.zeros(n, dtype=np.float32)
         self.codes: np.ndarray | None = None
         #: Coverage counted twice for blocks matching a query token in their body *and* their
         #: sheet's name (coverage is the max of the two, not the sum).
@@ -312,6 +327,12 @@ class SearchIndex:
             (_TYPES.index(b.block_type) if b.block_type in _TYPES else 0 for b in blocks), dtype=np.int8, count=n
         )
         self._flags = np.fromiter((b.flags for b in blocks), dtype=np.int8, count=n)
+        types: dict[str, int] = {}
+        self._type_word = np.fromiter(
+            (types.setdefault(title_type(analyze(b.title)), len(types)) if b.title else -1 for b in blocks),
+            dtype=np.int16, count=n,
+        )
+        self._type_ids = {k: v for k, v in types.items() if k}
         self._has_flags = bool(self._flags.any())
         rows: dict[tuple[str, str], int] = {}
         self._row = np.fromiter(
@@ -348,11 +369,11 @@ class SearchIndex:
                 blocks.append(item)
         if not blocks:
             return cls([])
-        blocks = _mark_main_blocks(blocks)
         corpus = list(tokens) if tokens is not None else [analyze(b.text) for b in blocks]
         if len(corpus) != len(blocks):
             raise ValueError("tokens must have one list per block")
         titles = [analyze(b.title) if b.title else [] for b in blocks]
+        blocks = _mark_main_blocks(blocks, titles)
         keys: dict[tuple[str, str], int] = {}
         sheet_texts: list[str] = []
         for b in blocks:
@@ -427,6 +448,7 @@ class SearchIndex:
             if t is not None:
                 acc.total[t[0]] += scale * np.float32(TITLE_WEIGHT) * t[1]
                 acc.title_idf[t[0]] += idf
+                acc.title_own[t[0]] += idf
             if s is not None:
                 acc.sheet[s[0]] += scale * np.float32(SHEET_WEIGHT) * s[1]
                 acc.sheet_idf[s[0]] += idf * np.float32(SHEET_CREDIT)
@@ -449,6 +471,7 @@ class SearchIndex:
         n = acc.n
         best = np.zeros(n, dtype=np.float32)
         credit = np.zeros(n, dtype=np.float32)
+        title_credit: np.ndarray | None = None
         sheet_best = np.zeros(self._groups + 1, dtype=np.float32)
         sheet_credit = np.zeros(self._groups + 1, dtype=np.float32)
         for w, b, t, s in found:
@@ -458,12 +481,18 @@ class SearchIndex:
                 credit[b[0]] = np.maximum(credit[b[0]], np.float32(w))
             if t is not None:
                 acc.total[t[0]] += scale * np.float32(TITLE_WEIGHT) * t[1]
-                acc.title_idf[t[0]] += np.float32(w) * idf
+                if title_credit is None:
+                    title_credit = np.zeros(n, dtype=np.float32)
+                title_credit[t[0]] = np.maximum(title_credit[t[0]], np.float32(w))
+                if w == 1.0:
+                    acc.title_own[t[0]] += idf
             if s is not None:
                 sheet_best[s[0]] = np.maximum(sheet_best[s[0]], scale * np.float32(SHEET_WEIGHT) * s[1])
                 sheet_credit[s[0]] = np.maximum(sheet_credit[s[0]], np.float32(w * SHEET_CREDIT))
         acc.total += best
         acc.covered += credit * idf
+        if title_credit is not None:
+            acc.title_idf += title_credit * idf
         if sheet_best.any():
             acc.sheet += sheet_best
             acc.sheet_idf += sheet_credit * idf
@@ -561,19 +590,24 @@ class SearchIndex:
         if row_ids is not None:
             cand_total, cand_covered, cand_codes = _share_rows(row_ids, cand_total, cand_covered, cand_codes,
                                                                len(q.codes))
+        flags = self._flags[candidates] if self._has_flags else None
         coverage = np.minimum(cand_covered / np.float32(acc.idf_sum or 1.0), np.float32(1.0))
         scores = cand_total * coverage * coverage
         titled = np.minimum(acc.title_idf[candidates] / np.float32(acc.idf_sum or 1.0), np.float32(1.0))
         scores *= np.float32(1.0) + np.float32(TITLE_BONUS) * titled * titled
-        if self._has_flags:
-            flags = self._flags[candidates]
-            demoted = _demote_index_like(flags, coverage, scores)
+        if flags is not None:
+            own = acc.title_own[candidates] / np.float32(acc.idf_sum or 1.0)
+            demoted = _demote_index_like(flags, coverage, own, scores)
             if demoted is not None and cand_codes is not None:
                 cand_codes[demoted] *= np.float32(0.5)
             covering = acc.sheet_idf >= np.float32(0.999 * acc.idf_sum)
             if covering.any():
                 main = ((flags & MAIN) != 0) & covering[self._group[candidates]]
                 scores[main] *= np.float32(SHEET_MAIN_BOOST)
+        named = {title_type([w]) for w in q.words if w in TYPE_STEMS}
+        wanted = [self._type_ids[w] for w in named if w in self._type_ids]
+        if wanted:
+            scores[np.isin(self._type_word[candidates], np.asarray(wanted, dtype=np.int16))] *= np.float32(TYPE_BOOST)
         key = scores.astype(np.float64)
         if cand_codes is not None:
             key = key + cand_codes.astype(np.float64) * (float(scores.max()) + 1.0)
@@ -680,8 +714,10 @@ class SearchIndex:
         return arrays + fields + blocks
 
 
-def _mark_main_blocks(blocks: list[IndexedBlock]) -> list[IndexedBlock]:
-    """Set ``MAIN`` on the blocks standing for their sheet: its drawings, or its longest block."""
+def _mark_main_blocks(blocks: list[IndexedBlock], titles: Sequence[list[str]]) -> list[IndexedBlock]:
+    """Set ``MAIN`` on the blocks standing for their sheet: its drawings; on a sheet without
+    drawings, the block whose title shares two words or more with the sheet's name (the most),
+    else its longest block."""
     pages: dict[tuple[str, int], list[int]] = {}
     for k, b in enumerate(blocks):
         if b.sheet:
@@ -691,21 +727,28 @@ def _mark_main_blocks(blocks: list[IndexedBlock]) -> list[IndexedBlock]:
         main = [k for k in members if blocks[k].flags & DRAWING]
         if not main:
             plain = [k for k in members if not blocks[k].flags & (INDEX_LIKE | STAMP)]
-            main = [max(plain, key=lambda k: len(blocks[k].text))] if plain else []
+            if plain:
+                sheet = set(analyze(blocks[plain[0]].sheet))
+                shared = {k: len(sheet.intersection(titles[k])) for k in plain}
+                best = max(plain, key=lambda k: (shared[k], len(blocks[k].text)))
+                main = [best if shared[best] >= 2 else max(plain, key=lambda k: len(blocks[k].text))]
         for k in main:
             out[k] = replace(blocks[k], flags=blocks[k].flags | MAIN)
     return out
 
 
-def _demote_index_like(flags: np.ndarray, coverage: np.ndarray, scores: np.ndarray) -> np.ndarray | None:
-    """Index-like candidates (tables of contents, registers, title blocks) covering the query no
-    better than the best other candidate get ``INDEX_FACTOR`` of their score (in place); the
-    mask of the demoted ones."""
+def _demote_index_like(flags: np.ndarray, coverage: np.ndarray, titled: np.ndarray,
+                       scores: np.ndarray) -> np.ndarray | None:
+    """Index-like candidates (tables of contents, registers, title blocks) get ``INDEX_FACTOR`` of
+    their score (in place) when another candidate covers at least half as much of the query — a
+    list names every sheet and table, the thing itself is elsewhere — unless their own title
+    names what is asked («ведомость рабочих чертежей»: the list is the thing). Returns the mask of
+    the demoted ones."""
     marked = (flags & (INDEX_LIKE | STAMP)) != 0
     if not marked.any() or marked.all():
         return None
     best_other = float(coverage[~marked].max())
-    demote = marked & (coverage <= best_other + 1e-3)
+    demote = marked & (coverage * np.float32(INDEX_RIVAL) <= best_other + 1e-3) & (titled < np.float32(0.8))
     scores[demote] *= np.float32(INDEX_FACTOR)
     return demote
 

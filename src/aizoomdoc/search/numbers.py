@@ -5,6 +5,8 @@
 - Ordinals: «14-го», «3-й», «2-х» are the number itself (:func:`ordinal_number`).
 - Sizes: «1200x1350x100mm(h)» is also «1200х1350х100» and «1200х1350» — a query naming the
   first two dimensions finds the longer mark (:func:`size_forms`).
+- Lists of marks: «ОГ-13, 14, 15» and «марок ОГ-16, 16.1» name ОГ-14, ОГ-15 and ОГ-16.1 too
+  (:func:`mark_list`; the index side).
 - Ranges in words: «от 50 до 100 мм» is also the code «50-100» (:func:`range_codes`).
 - Floors and numbered things: «3-го этажа», «этаж 3», «3, 5-го этажа», «3–16 этажей», «6,8 этажа»
   name floors; «узел 9», «лист 5», «поз. 9», «этап 2», «корпус 4», «стенка №4» name one numbered
@@ -80,6 +82,22 @@ def size_forms(code: str) -> list[str]:
     out = [whole] if whole != code else []
     if len(dims) > 2:
         out.append("х".join(dims[:2]))
+    return out
+
+
+_MARK_LIST = re.compile(
+    r"(?<![\w\-/.])([A-Za-zА-ЯЁ]{1,4}[-.]?)(\d{1,3}(?:\.\d{1,2})?)((?:\s*,\s*\d{1,3}(?:\.\d{1,2})?(?![\w\-/]|\.\d))+)"
+)
+
+
+def mark_list(text: str) -> list[str]:
+    """«ОГ-13, 14, 15» → ["ОГ-14", "ОГ-15"]: the marks a list names by their numbers only."""
+    if "," not in text:
+        return []
+    out = []
+    for m in _MARK_LIST.finditer(text):
+        prefix = m.group(1)
+        out.extend(prefix + num for num in re.findall(r"\d{1,3}(?:\.\d{1,2})?", m.group(3)))
     return out
 
 
