@@ -11,7 +11,7 @@ from aizoomdoc.documents.model import Block, Page
 from aizoomdoc.documents.synthetic import build_drawing_set
 from aizoomdoc.search import IndexCache, IndexedBlock, IndexLoadError, SearchIndex, analyze, analyze_query, index_key
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+DATA = Path(__file__).parent / "data"
 
 
 def make_doc(doc_id: str, texts: list[str | tuple[int, str]]) -> Document:
@@ -185,17 +185,17 @@ def test_several_real_and_synthetic_documents_at_once() -> None:
     from aizoomdoc.documents import Source, read_source
 
     pdf = read_source(Source(tmp / "synthetic.pdf", synthetic.pdf_bytes), companions=False)
-    kr3 = read_document(SAMPLES / "133_23-GK-KR3_result.json")
-    c2 = read_document(SAMPLES / "95_24-GK-ST-AR.KRV_v6_ocr.html")
-    idx = SearchIndex.build([pdf, kr3, c2])
-    assert set(idx.document_ids) == {pdf.id, kr3.id, c2.id}
+    ar6 = read_document(DATA / "KS_AR6_p4_result.json", companions=False)
+    ar3 = read_document(DATA / "KS_AR3_excerpt_document.md")
+    idx = SearchIndex.build([pdf, ar6, ar3])
+    assert set(idx.document_ids) == {pdf.id, ar6.id, ar3.id}
     assert {h.document_id for h in idx.search("П1.1", top_k=5)} == {pdf.id}
     top = idx.search("утеплитель кровли П-1", top_k=1)[0]
     assert top.document_id == pdf.id and "Утеплитель кровли П-1" in top.text
-    assert {h.document_id for h in idx.search("КР3", top_k=5)} == {kr3.id}
-    # Stamp info of the C2 sample is searchable by its шифр.
-    assert {h.document_id for h in idx.search("95/24-ГК-СТ-АР.КРВ", top_k=3)} == {c2.id}
-    assert idx.search("скважина", top_k=3, document_ids=[kr3.id])[0].document_id == kr3.id
+    # A шифр part finds its set among sets that list each other.
+    assert idx.search("ведомость спецификаций комплекса АР6", top_k=1)[0].block_id == "9M9E-U3YY-XEG"
+    assert idx.search("133/23-ГК-АР3", top_k=1)[0].document_id == ar3.id
+    assert idx.search("решетки 5 этажа", top_k=3, document_ids=[ar3.id])[0].document_id == ar3.id
 
 
 def test_save_load_and_cache(tmp_path: Path, index: SearchIndex) -> None:

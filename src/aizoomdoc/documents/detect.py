@@ -82,7 +82,7 @@ def read_source(source: Source, *, companions: bool = True) -> Document:
     if doc.metadata.get("layout_only"):
         # Markup without text and without its PDF: nothing to search.
         raise DocumentError("documents.layout_only", path=str(source.path),
-                            pages=len({b.page_index for b in doc.blocks}), blocks=f"{len(doc.blocks)} блоков")
+                            pages=len(doc.pages), blocks=f"{len(doc.blocks)} блоков")
     mark_text_layers(doc)
     log.debug("read %s as %s: %d pages, %d blocks in %.3fs", source.path, doc.source_format,
               len(doc.pages), len(doc.blocks), time.perf_counter() - started)

@@ -45,8 +45,8 @@ _INDEX = re.compile(
 
 
 def _strip(line: str) -> str:
-    line = _LABEL_JUNK.sub("", line)
-    return _MD_JUNK.sub("", line).strip(" |*#")
+    line = _MD_JUNK.sub("", _LABEL_JUNK.sub("", line)).strip(" |#")
+    return re.sub(r"^\*\*\s*|\s*\*\*$", "", line).strip()  # bold markers, not a mark's star
 
 
 def _caption(lines: list[str]) -> str:
