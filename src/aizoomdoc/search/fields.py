@@ -126,7 +126,8 @@ TYPE_STEMS = frozenset({
 
 def title_type(title_tokens: list[str]) -> str:
     """The type word of a block («ведом» for «Ведомость решеток 3-го этажа»), "" when none."""
-    for tok in title_tokens[:2]:
+    words = [tok for tok in title_tokens if "§" not in tok and not any(ch.isdigit() for ch in tok)]
+    for tok in words[:2]:
         if tok in TYPE_STEMS:
             return "узел" if tok == "узл" else tok
     return ""
