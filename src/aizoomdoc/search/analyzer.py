@@ -67,6 +67,7 @@ _TRAIL_STRIP = ".,:;/=_-+"
 _LIST_COMMA = re.compile(r",(?=[^\W\d_])")
 _SERIES = re.compile(r"^\d{1,2}([А-ЯЁA-Z]{2,3})$")
 _CYRILLIC = re.compile(r"[а-яА-Я]")
+_DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-zA-Z]")
 
 #: Words that carry no meaning for search (documents and queries).
@@ -204,7 +205,7 @@ def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
         chunk = _clean_chunk(m.group(0))
         if not chunk:
             continue
-        if any(ch.isdigit() for ch in chunk):
+        if _DIGIT.search(chunk):
             numbers = ordinal_numbers(chunk)
             if numbers is not None:
                 out.extend((number, CODE, ()) for number in numbers)

@@ -20,7 +20,12 @@ made of digits only have no skeleton: «821» never finds «В21».
 
 from __future__ import annotations
 
+import re
+
 PREFIX = "≈"
+_LETTER = re.compile(r"[^\W\d_]")
+_DIGIT = re.compile(r"\d")
+_LATIN = re.compile(r"[a-z]")
 
 _GROUPS = {
     "0": "0оo", "3": "3з", "4": "4ч", "6": "6б", "8": "8вb", "1": "1li|",
@@ -37,7 +42,7 @@ _TRANSLIT = str.maketrans({
 def skeleton(code: str) -> str | None:
     """The look-alike skeleton of a (lower-case, canonical) code, or None when the code has no
     letter or is too long to be a mark."""
-    if len(code) > 24 or not any(ch.isalpha() for ch in code) or not any(ch.isdigit() for ch in code):
+    if len(code) > 24 or not _LETTER.search(code) or not _DIGIT.search(code):
         return None
     return code.translate(_TABLE)
 
@@ -50,7 +55,7 @@ def lookalike_tokens(code: str, original: str) -> list[str]:
     if s is not None:
         out.append(PREFIX + s)
         latin = original.lower()
-        if any("a" <= ch <= "z" for ch in latin):
+        if _LATIN.search(latin):
             t = skeleton(latin.translate(_TRANSLIT))
             if t is not None and t != s:
                 out.append(PREFIX + t)
