@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_search.py [--blocks 20000] [--rounds 30]
 
-Corpus: a 100-sheet synthetic drawing set, the real OCR samples (../shared/samples) and copies of
-them with shifted equipment codes, spread over 12 documents. For each query (codes, elevations,
+Corpus: a 100-sheet synthetic drawing set, real drawing sets of ../shared/realdocs (a PDF, result
+JSON, OCR HTML and Markdown) and copies of them with shifted equipment codes, spread over several
+documents; every block with its title and sheet name, as ingest indexes it. For each query (codes, elevations,
 topics, questions in Russian):
 
 - ours: ``SearchIndex.search(query, top_k=10)`` — query analysis, word and code scoring,
@@ -25,17 +26,19 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from aizoomdoc.documents import Source, read_document, read_source  # noqa: E402
+from aizoomdoc.documents import Document, Source, read_document, read_source  # noqa: E402
 from aizoomdoc.documents.synthetic import build_drawing_set  # noqa: E402
 from aizoomdoc.search import IndexedBlock, SearchIndex, analyze_query  # noqa: E402
-from aizoomdoc.search.index import directory_size, row_of  # noqa: E402
+from aizoomdoc.search.index import directory_size  # noqa: E402
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+REALDOCS = Path(__file__).resolve().parents[2] / "shared" / "realdocs"
+REAL = ("KS_AR6.pdf", "KS_OV2.1_result.json", "AL_AR0.2-PA_ocr.html", "KS_AR3_document.md", "KS_VK1_document.md")
 QUERIES = [
     "П1.1", "АОВ8", "В21", "А3-13*", "-7,650", "1:100", "0.000", "1000х2000х1000", "133/23-ГК-ОВ1",
     "утеплитель кровли П-1", "Какая толщина утеплителя кровли П-1?", "спецификация оборудования",
@@ -47,25 +50,26 @@ _CODE = re.compile(r"\b([ПВ]|АОВ)(\d+)")
 
 
 def corpus(n_blocks: int) -> list[IndexedBlock]:
-    base: list[tuple[str, list]] = []
+    base: list[tuple[str, Document]] = []
     s = build_drawing_set(100)
-    pdf = read_source(Source(Path("set.pdf"), s.pdf_bytes), companions=False)
-    base.append(("synthetic", pdf.blocks))
-    for name in ("133_23-GK-KR3_result.json", "95_24-GK-ST-AR.KRV_v6_ocr.html"):
-        if (SAMPLES / name).is_file():
-            base.append((name, read_document(SAMPLES / name, companions=False).blocks))
+    base.append(("synthetic", read_source(Source(Path("set.pdf"), s.pdf_bytes), companions=False)))
+    for name in REAL:
+        if (REALDOCS / name).is_file():
+            base.append((name, read_document(REALDOCS / name, companions=False)))
+    if len(base) == 1:
+        print(f"Корпус реальных документов не найден ({REALDOCS}); только синтетический комплект.")
     out: list[IndexedBlock] = []
     copy = 0
     while len(out) < n_blocks:
-        for name, blocks in base:
+        for name, doc in base:
             doc_id = f"doc-{copy:02d}-{name[:12]}"
             def shift(s: str) -> str:
                 return s if copy == 0 else _CODE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + copy * 7}", s)
 
-            for b in blocks:
-                row, context = row_of(b.extra)  # table cells carry their row (PDF reader)
-                out.append(IndexedBlock(doc_id, b.id, b.page_index, b.block_type, shift(b.text), b.coords_norm,
-                                        b.has_coords, row, shift(context)))
+            sheets = {p.page_index: p.sheet for p in doc.pages}
+            for b in doc.blocks:
+                ib = IndexedBlock.from_block(doc_id, b, sheets.get(b.page_index))
+                out.append(replace(ib, text=shift(ib.text), context=shift(ib.context), title=shift(ib.title)))
                 if len(out) >= n_blocks:
                     return out
         copy += 1
@@ -90,7 +94,7 @@ def main() -> None:
     build = time.perf_counter() - t0
     docs = index.document_ids
     print(f"corpus: {len(blocks)} blocks in {len(docs)} documents ({sum(1 for b in blocks if b.row)} table cells); "
-          f"vocabulary {len(index._vocab)}; build {build:.2f}s")
+          f"vocabulary {len(index._body.vocab)}; build {build:.2f}s")
     bare = index._retriever
     assert bare is not None
     tokens = {q: analyze_query(q).all for q in QUERIES}

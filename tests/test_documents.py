@@ -1,4 +1,5 @@
-"""Readers: every format from generated fixtures, the real samples, bundles with their PDF, bad input."""
+"""Readers: every format from generated fixtures, bundles with their PDF, bad input (real excerpts and
+damaged files: test_readers_real.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ from aizoomdoc.documents.synthetic import (
 )
 from aizoomdoc.errors import DocumentError
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
-KR3 = ["133_23-GK-KR3_annotation.json", "133_23-GK-KR3_result.json", "133_23-GK-KR3_ocr.html"]
 
 
 @pytest.fixture(scope="module")
@@ -266,67 +265,6 @@ def test_pdf_named_inside_the_json_is_found(tmp_path: Path, bundle_dir: dict[str
     assert doc.title == "Комплект ОВ"
 
 
-# --- the real samples ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def kr3() -> dict[str, Document]:
-    return {name: read_document(SAMPLES / name) for name in KR3}
-
-
-def test_real_kr3_samples_agree(kr3: dict[str, Document]) -> None:
-    keys = {name: sorted((b.id, b.page_index) for b in doc.blocks) for name, doc in kr3.items()}
-    assert all(len(k) == 116 for k in keys.values())
-    first = keys[KR3[0]]
-    assert all(k == first for k in keys.values())
-    types = {name: sorted((b.id, b.block_type) for b in doc.blocks) for name, doc in kr3.items()}
-    assert types[KR3[0]] == types[KR3[1]] == types[KR3[2]]
-    assert Counter(b.block_type for b in kr3[KR3[0]].blocks) == {"image": 66, "text": 50}
-    ann, res, html = (kr3[n] for n in KR3)
-    assert ann.source_format == "annotation_json" and res.source_format == "result_json"
-    assert html.source_format == "ocr_html" and html.metadata["generation"] == "C1"
-    # The HTML has no boxes of its own: they come from the result JSON beside it, by block id.
-    assert all(b.has_coords for b in html.blocks)
-    for b in html.blocks:
-        assert b.coords_norm == res.block(b.id).coords_norm  # type: ignore[union-attr]
-    # Polygons keep their points; links survive.
-    poly = res.block("9MG3-LNTQ-RC9")
-    assert poly is not None and len(poly.extra["polygon_points"]) == 10 and poly.links == ["7ELD-PG3H-QT6"]
-
-
-def test_real_kr3_content(kr3: dict[str, Document]) -> None:
-    res, html = kr3["133_23-GK-KR3_result.json"], kr3["133_23-GK-KR3_ocr.html"]
-    assert res.sheet is not None and res.sheet.document_code == "133/23-ГК-КР3"
-    title = res.block("7LPV-EU9J-WJQ")
-    assert title is not None and title.page_number == 2 and "«ОЛИМПРОЕКТ-ГЕО»" in title.text
-    toc = html.block("NKRL-3HU9-TXT")
-    assert toc is not None and "133/23-ГК-КР3.П3 | Пояснительная записка | 4-16" in toc.text
-    stamp = res.block("4HT9-6EJ7-FWD")  # ocr_json is a stamp dict; ocr_text a ```json fence
-    assert stamp is not None and stamp.sheet is not None and stamp.sheet.sheet_number == "13"
-    html_stamp = html.block("4HT9-6EJ7-FWD")  # the same stamp inside <pre>, concatenated objects
-    assert html_stamp is not None and html_stamp.sheet == stamp.sheet
-    nested = res.block("99UH-PR9Q-TGG")  # analysis nested under "analysis"
-    assert nested is not None and "133/23-ГК-КР3 Лист 8" in nested.text
-    for doc in kr3.values():
-        assert not any("\ufffd" in b.text for b in doc.blocks)
-
-
-def test_real_c2_sample_with_stamp_info() -> None:
-    doc = read_document(SAMPLES / "95_24-GK-ST-AR.KRV_v6_ocr.html")
-    assert doc.source_format == "ocr_html" and doc.metadata["generation"] == "C2"
-    assert len(doc.blocks) == 101 and Counter(b.block_type for b in doc.blocks) == {"text": 56, "image": 45}
-    assert doc.title == "95_24-ГК-СТ-АР.КРВ (вер6)"
-    assert doc.sheet is not None and doc.sheet.document_code == "95/24-ГК-СТ-АР.КРВ" and doc.sheet.stage == "Р"
-    block = doc.block("9YFQ-TYGG-PM7")
-    assert block is not None and block.page_number == 8 and block.links == ["KEFV-EG9J-ETX"]
-    assert block.sheet is not None and block.sheet.sheet_number == "2"
-    assert block.sheet.sheet_name is not None and block.sheet.sheet_name.startswith("Подземная часть")
-    assert block.extra["kind"] == "Спецификация" and "П-1.1" in block.extra["entities"]
-    assert block.crop_ref is not None and block.crop_ref.endswith("9YFQ-TYGG-PM7.pdf")
-    assert "Теплоизоляция: экструдированный пенополистирол" in block.text
-    assert doc.pages[7].sheet is not None and doc.pages[7].sheet.sheet_number == "2"
-
-
 # --- bad input ---------------------------------------------------------------------------------------
 
 
@@ -343,14 +281,11 @@ BAD_CASES = {
     "truncated_result.json": (lambda s: b'{"pdf_path": "x.pdf", "pages": [{"page_number": 0, "blocks": [{"id": "A',
                               "неполный или повреждённый JSON"),
     "not_markup.json": (lambda s: b'{"hello": "world"}', "не похож на разметку OCR"),
-    "broken_ocr.html": (lambda s: '<html><body><div class="block block-type-text">\n<div class="block-header">'
-                                  'Блок #1 (стр. 1) | Тип: text</div>\n<div class="block-content">\n'
-                                  '<p>BLOCK: AAAA-BBBB-CCC</p><p>Утеплитель кр'.encode(), "повреждённый OCR HTML"),
     "no_blocks.html": (lambda s: b"<html><body><p>nothing</p></body></html>", "не найдено ни одного блока"),
     "cut_mid_char_ocr.html": (lambda s: '<div class="block-header">Блок #1 (стр. 1)</div> Утеп'.encode()[:-1],
-                              "обрезан посреди символа"),
-    "cut_mid_char.md": (lambda s: "## СТРАНИЦА 1\nУтеплитель".encode()[:-1], "обрезан посреди символа"),
-    "unclosed_fence.md": (lambda s: '## СТРАНИЦА 1\n```json\n{"image": {"uri": "a.png"}'.encode(), "не закрыт"),
+                              "не найдено ни одного блока"),
+    "cp1251.md": (lambda s: "## СТРАНИЦА 1\nУтеплитель кровли".encode("cp1251"), "не в UTF-8"),
+    "only_fence.md": (lambda s: b"```json\n", "нет ни одного блока"),
     "pdf_named.json": (lambda s: s.pdf_bytes, "не соответствует содержимому"),
     "drawing.docx": (lambda s: b"PK\x03\x04 not a drawing", "не распознан"),
     "notes.txt": (lambda s: "просто текст".encode(), "не распознан"),
@@ -377,6 +312,29 @@ def test_missing_and_too_large_files(tmp_path: Path) -> None:
     big.write_bytes(b"%PDF-1.7\n" + b"0" * 2048)
     with pytest.raises(DocumentError, match="слишком большой"):
         read_document(big, max_bytes=1024)
+
+
+TOLERATED = {
+    # name: (content, the text kept, the warning summary)
+    "broken_ocr.html": ('<html><body><div class="block block-type-text">\n<div class="block-header">'
+                        'Блок #1 (стр. 1) | Тип: text</div>\n<div class="block-content">\n'
+                        '<p>BLOCK: AAAA-BBBB-CCC</p><p>Утеплитель кр'.encode(), "Утеплитель кр", "файл обрезан"),
+    "cut_mid_char.md": ("## СТРАНИЦА 1\nУтеплитель".encode()[:-1], "Утеплител", "файл обрезан"),
+    "unclosed_fence.md": ('## СТРАНИЦА 1\n```json\n{"image": {"uri": "a.png"}'.encode(), "",
+                          "1 блок с повреждённым JSON (строка 3); 1 блок с незакрытым ``` (строка 2)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TOLERATED))
+def test_damaged_file_keeps_what_it_holds_and_says_so(name: str, tmp_path: Path) -> None:
+    from aizoomdoc.documents.read_warnings import summarize
+
+    data, kept, summary = TOLERATED[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    doc = read_document(path)
+    assert any(kept in b.text for b in doc.blocks)
+    assert summary in summarize(doc.metadata["warnings"])
 
 
 def test_replacement_characters_inside_valid_text_are_kept(tmp_path: Path) -> None:

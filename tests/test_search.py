@@ -11,7 +11,7 @@ from aizoomdoc.documents.model import Block, Page
 from aizoomdoc.documents.synthetic import build_drawing_set
 from aizoomdoc.search import IndexCache, IndexedBlock, IndexLoadError, SearchIndex, analyze, analyze_query, index_key
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+DATA = Path(__file__).parent / "data"
 
 
 def make_doc(doc_id: str, texts: list[str | tuple[int, str]]) -> Document:
@@ -89,7 +89,7 @@ def test_cipher_parts_are_indexed_but_not_searched() -> None:
 
 def test_query_stopwords_and_short_numbers() -> None:
     q = analyze_query("Найди, пожалуйста, где лист 2 и П1")
-    assert q.words == ("лист", "2") and q.codes == ("п1",)
+    assert q.words == ("лист§2", "лист") and q.codes == ("п1",)  # «лист 2» is one bound token
 
 
 # --- search ----------------------------------------------------------------------------------------
@@ -108,7 +108,22 @@ def test_morphology(index: SearchIndex) -> None:
     ("АОВ8", {"b19"}), ("AOB8", {"b19"}), ("АOВ8", {"b19"}), ("P1", {"b20"}), ("В2l", set()),
 ])
 def test_codes_match_exactly(index: SearchIndex, query: str, expected: set[str]) -> None:
-    assert set(ids(index.search(query, top_k=10))) == expected
+    exact = {h.block_id for h in index.search(query, top_k=10) if h.code_matches}
+    assert exact == expected
+
+
+@pytest.mark.parametrize("query, exact, alike", [
+    ("P1", "b20", "b0"),    # a Latin P is the Cyrillic Р, or a transliterated П (below it)
+    ("В2l", None, "b4"),    # l read for 1: В21 only as a look-alike, never as an exact match
+])
+def test_latin_and_digit_look_alikes_rank_below_exact_codes(index: SearchIndex, query: str, exact: str | None,
+                                                             alike: str) -> None:
+    hits = index.search(query, top_k=10)
+    ranked = ids(hits)
+    if exact is not None:
+        assert ranked[0] == exact and hits[0].code_matches == 1
+    assert alike in ranked and hits[ranked.index(alike)].code_matches == 0
+    assert "b1" not in ranked and "b2" not in ranked  # never П1.1 or П11
 
 
 def test_cipher_part_finds_the_cipher(index: SearchIndex) -> None:
@@ -170,17 +185,17 @@ def test_several_real_and_synthetic_documents_at_once() -> None:
     from aizoomdoc.documents import Source, read_source
 
     pdf = read_source(Source(tmp / "synthetic.pdf", synthetic.pdf_bytes), companions=False)
-    kr3 = read_document(SAMPLES / "133_23-GK-KR3_result.json")
-    c2 = read_document(SAMPLES / "95_24-GK-ST-AR.KRV_v6_ocr.html")
-    idx = SearchIndex.build([pdf, kr3, c2])
-    assert set(idx.document_ids) == {pdf.id, kr3.id, c2.id}
+    ar6 = read_document(DATA / "KS_AR6_p4_result.json", companions=False)
+    ar3 = read_document(DATA / "KS_AR3_excerpt_document.md")
+    idx = SearchIndex.build([pdf, ar6, ar3])
+    assert set(idx.document_ids) == {pdf.id, ar6.id, ar3.id}
     assert {h.document_id for h in idx.search("П1.1", top_k=5)} == {pdf.id}
     top = idx.search("утеплитель кровли П-1", top_k=1)[0]
     assert top.document_id == pdf.id and "Утеплитель кровли П-1" in top.text
-    assert {h.document_id for h in idx.search("КР3", top_k=5)} == {kr3.id}
-    # Stamp info of the C2 sample is searchable by its шифр.
-    assert {h.document_id for h in idx.search("95/24-ГК-СТ-АР.КРВ", top_k=3)} == {c2.id}
-    assert idx.search("скважина", top_k=3, document_ids=[kr3.id])[0].document_id == kr3.id
+    # A шифр part finds its set among sets that list each other.
+    assert idx.search("ведомость спецификаций комплекса АР6", top_k=1)[0].block_id == "9M9E-U3YY-XEG"
+    assert idx.search("133/23-ГК-АР3", top_k=1)[0].document_id == ar3.id
+    assert idx.search("решетки 5 этажа", top_k=3, document_ids=[ar3.id])[0].document_id == ar3.id
 
 
 def test_save_load_and_cache(tmp_path: Path, index: SearchIndex) -> None:

@@ -84,6 +84,6 @@ async def test_a_plan_tag_is_readable_under_the_grid(settings: Settings, vent: P
     ("Комплект 133/23-ГК-АР5 — что в нём?", "133/23-ГК-АР5", "кровли"),
 ])
 async def test_rows_of_a_real_general_data_sheet(settings: Settings, question: str, code: str, value: str) -> None:
-    answer, texts, _, citations = await _ask(settings, question, DATA / "KS_AR6_p4_general_data.pdf")
+    answer, texts, _, citations = await _ask(settings, question, DATA / "KS_AR6_p4.pdf")
     assert any(has_code(t, code) and has_value(t, value) for t in texts), texts
     assert code.split("-")[-1] in answer.split("\n\n")[1]

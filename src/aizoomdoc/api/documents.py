@@ -31,6 +31,7 @@ from fastapi.responses import StreamingResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.documents.read_warnings import ingest_notes
 from aizoomdoc.errors import AizoomdocError, DocumentError, FileTooLargeError, InvalidInputError, NotFoundError
 from aizoomdoc.texts import t
 
@@ -51,6 +52,11 @@ def document_out(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row.get(k) for k in _PUBLIC_FIELDS}
     out["id"] = str(out["id"])
     out["can_render"] = bool(row.get("render_key"))
+    meta = row.get("metadata") or {}
+    # What could not be read: warnings of a document read in part, pages without a text layer.
+    out["warnings"] = meta.get("warnings") or []
+    out["pages_without_text"] = meta.get("text_layer") or {}
+    out["notes"] = ingest_notes(meta)
     return out
 
 
@@ -327,8 +333,8 @@ async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
 async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
     out = document_out(row)
-    out["pages"] = [{k: p.get(k) for k in ("page_index", "width", "height", "unit", "is_scanned", "sheet")}
-                    for p in row.get("pages") or []]
+    out["pages"] = [{**{k: p.get(k) for k in ("page_index", "width", "height", "unit", "is_scanned", "sheet")},
+                     "text_layer": p.get("text_layer") or "ok"} for p in row.get("pages") or []]
     return out
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from aizoomdoc.cli.app import app, console, err_console, fail, run_async
 from aizoomdoc.config import get_settings
+from aizoomdoc.documents.read_warnings import ingest_notes, page_ranges, summarize
 from aizoomdoc.errors import AizoomdocError, describe_os_error
 from aizoomdoc.texts import t
 
@@ -51,9 +52,13 @@ def ingest_command(
                                               highlight=False, soft_wrap=True)
                     else:
                         doc = result.document
+                        notes = ingest_notes(doc.metadata)
                         results.append({"path": str(path), "document_id": doc.id, "created": result.created,
                                         "pages": doc.page_count, "blocks": len(doc.blocks),
-                                        "format": doc.source_format, "title": doc.title})
+                                        "format": doc.source_format, "title": doc.title,
+                                        "warnings": doc.metadata.get("warnings") or [],
+                                        "text_layer": {p.page_number: p.text_layer for p in doc.pages},
+                                        "notes": notes})
                         if not as_json:
                             if result.created:
                                 msg = t("ingest.done", name=name, pages=doc.page_count, blocks=len(doc.blocks),
@@ -62,6 +67,8 @@ def ingest_command(
                             else:
                                 msg = t("ingest.already", name=name, document_id=doc.id)
                                 bar.console.print(f"[yellow]=[/] {msg}", highlight=False, soft_wrap=True)
+                            for note in notes:
+                                bar.console.print(f"  [yellow]![/] {note}", highlight=False, soft_wrap=True)
                     bar.advance(task)
         if as_json:
             typer.echo(json.dumps(results, ensure_ascii=False, indent=2))
@@ -142,7 +149,8 @@ def documents_command(
     rows = run_async(run)
     if as_json:
         keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "sha256", "created_at")
-        typer.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([{**{k: r.get(k) for k in keys}, **_health(r)} for r in rows],
+                              ensure_ascii=False, indent=2))
         return
     if not rows:
         console.print(t("documents.list.empty"), highlight=False)
@@ -153,10 +161,23 @@ def documents_command(
     for col in ("Формат", "Стр.", "Блоков"):
         table.add_column(col, no_wrap=True)
     table.add_column("Файл", overflow="fold", ratio=1)
+    table.add_column("Внимание", overflow="fold", ratio=1)
     for r in rows:
+        health = _health(r)
         table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),
-                      str(r["block_count"]), str(r["filename"]))
+                      str(r["block_count"]), str(r["filename"]), "; ".join(filter(None, (
+                          health["warnings"], t("documents.text_layer.summary", pages=health["pages_without_text"])
+                          if health["pages_without_text"] else ""))))
     console.print(table)
+
+
+def _health(row: dict[str, object]) -> dict[str, str]:
+    """What went wrong reading a stored document: its warnings, its pages without text."""
+    meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+    layers = meta.get("text_layer") or {}  # type: ignore[union-attr]
+    pages = sorted({p for kind in ("none", "garbage") for p in layers.get(kind) or []})
+    return {"warnings": summarize(meta.get("warnings")),  # type: ignore[union-attr]
+            "pages_without_text": page_ranges(pages)}
 
 
 @app.command("sample-set")

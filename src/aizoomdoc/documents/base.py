@@ -55,12 +55,22 @@ class Source:
     def text(self) -> str:
         """The content decoded as strict UTF-8 (a BOM is dropped).
 
-        Invalid bytes — a file cut in the middle of a multi-byte character, or another encoding —
-        are an error, never silently replaced by U+FFFD.
+        Invalid bytes — another encoding, or a cut in the middle of a multi-byte character — are an
+        error, never silently replaced by U+FFFD; see :meth:`text_cut` for a file cut at its end.
         """
         try:
             return self.data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
+            raise DocumentError("documents.bad_encoding", path=str(self.path), offset=exc.start) from exc
+
+    def text_cut(self) -> tuple[str, bool]:
+        """(text, cut): like :meth:`text`, but a file cut in the middle of its *last* character
+        loses that character only (``cut`` is True); invalid bytes elsewhere are still an error."""
+        try:
+            return self.data.decode("utf-8-sig"), False
+        except UnicodeDecodeError as exc:
+            if exc.reason == "unexpected end of data" and exc.end >= len(self.data) - 3:
+                return self.data[: exc.start].decode("utf-8-sig", errors="strict"), True
             raise DocumentError("documents.bad_encoding", path=str(self.path), offset=exc.start) from exc
 
 

@@ -65,7 +65,13 @@ def attach_pdf(doc: Document, pdf_path: Path) -> bool:
         log.warning("companion PDF %s of %s not used: %s", pdf_path, doc.source_path, exc)
         doc.metadata["companion_warning"] = str(exc)
         return False
-    max_index = max((p.page_index for p in doc.pages if p.blocks), default=-1)
+    used = [p.page_index for p in doc.pages if p.blocks]
+    max_index = max(used, default=-1)
+    if max_index == len(sizes) and min(used) >= 1 and doc.metadata.get("page_base") == 0:
+        # The bundle counts pages from 1 (the PDF has one page fewer than its numbers say).
+        _shift_pages(doc, -1)
+        doc.metadata["page_base"] = 1
+        max_index -= 1
     if max_index >= len(sizes):
         message = t(
             "documents.bundle_pdf_mismatch", pdf=str(pdf_path), path=doc.source_path,
@@ -87,7 +93,35 @@ def attach_pdf(doc: Document, pdf_path: Path) -> bool:
     doc.render_path = str(pdf_path)
     doc.metadata["pdf_path"] = str(pdf_path)
     doc.metadata["pdf_sha256"] = sha256_bytes(data)
+    if doc.metadata.get("layout_only"):
+        _fill_from_pdf(doc, data, pdf_path)
     return True
+
+
+def _shift_pages(doc: Document, delta: int) -> None:
+    for page in doc.pages:
+        page.page_index += delta
+        for block in page.blocks:
+            block.page_index += delta
+
+
+def _fill_from_pdf(doc: Document, data: bytes, pdf_path: Path) -> None:
+    """Markup without text read with its PDF: each block takes the PDF's text inside its box."""
+    from aizoomdoc.documents.pdf import texts_in_boxes
+
+    boxes = {(b.page_index, b.id): b.coords_norm for b in doc.blocks if b.has_coords}
+    try:
+        texts = texts_in_boxes(data, str(pdf_path), boxes)
+    except DocumentError as exc:
+        log.warning("text of %s from %s not taken: %s", doc.source_path, pdf_path, exc)
+        return
+    for b in doc.blocks:
+        text = texts.get((b.page_index, b.id), "")
+        if text:
+            b.text = text
+            b.extra["text_from"] = "pdf"
+    if any(b.text for b in doc.blocks):
+        doc.metadata.pop("layout_only", None)
 
 
 def find_coordinate_companion(doc: Document, source_path: Path) -> Path | None:

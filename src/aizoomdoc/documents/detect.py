@@ -17,6 +17,7 @@ from aizoomdoc.documents.base import Reader, Source
 from aizoomdoc.documents.bundle import read_with_companions
 from aizoomdoc.documents.model import Document
 from aizoomdoc.documents.registry import FORMAT_NAMES, READERS, known_extensions, reader_for_extension
+from aizoomdoc.documents.text_layer import mark_text_layers
 from aizoomdoc.errors import DocumentError, describe_os_error
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,11 @@ def read_source(source: Source, *, companions: bool = True) -> Document:
     doc = reader.read(source)
     if companions:
         read_with_companions(doc, source.path)
+    if doc.metadata.get("layout_only"):
+        # Markup without text and without its PDF: nothing to search.
+        raise DocumentError("documents.layout_only", path=str(source.path),
+                            pages=len(doc.pages), blocks=f"{len(doc.blocks)} блоков")
+    mark_text_layers(doc)
     log.debug("read %s as %s: %d pages, %d blocks in %.3fs", source.path, doc.source_format,
               len(doc.pages), len(doc.blocks), time.perf_counter() - started)
     return doc

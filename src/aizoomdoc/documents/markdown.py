@@ -32,8 +32,11 @@ from aizoomdoc.documents.base import (
     new_document,
     sheet_from_mapping,
 )
+from aizoomdoc.documents.json_repair import json_values_text, loads_tolerant
 from aizoomdoc.documents.model import Block, BlockType, Document, Page, SheetInfo
 from aizoomdoc.documents.ocr_html import IMAGE_FIELDS, compose_image_text, parse_image_kind, split_entities
+from aizoomdoc.documents.read_warnings import add as add_warnings
+from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.documents.text import analysis_text, entities_list, parse_json_objects, squash, unwrap_analysis
 from aizoomdoc.errors import DocumentError
 
@@ -43,6 +46,7 @@ _PAGE = re.compile(r"^#{1,4}\s*СТРАНИЦА\s+(\d+)\b", re.IGNORECASE)
 _STAMP = re.compile(r"^\*\*\s*Штамп:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
 _SHEET_NO = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(\d+)\s*(?:\(\s*из\s*(\d+)\s*\))?", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"^\*\*\s*Наименование листа:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
+_SHEET_NONE = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(?:None|null|—|-)?\s*(?:\(\s*из\s*\w*\s*\))?\s*$", re.IGNORECASE)
 _BLOCK = re.compile(r"^#{2,4}\s*BLOCK\s*\[\s*(TEXT|IMAGE|TABLE)\s*\]\s*:?\s*(\S+)", re.IGNORECASE)
 _MARKER = re.compile(r"^<!--\s*BLOCK_ID\s*:\s*([^\s|>]+)(.*?)-->", re.IGNORECASE)
 _MARKER_END = re.compile(r"^<!--\s*END_BLOCK\s*-->", re.IGNORECASE)
@@ -70,6 +74,7 @@ class _Draft:
     analyses: list[Any] = field(default_factory=list)
     crop: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    line: int = 0  # 1-based line of the block's marker (0: none)
 
     def empty(self) -> bool:
         return not (any(ln.strip() for ln in self.lines) or self.fields or self.analyses)
@@ -96,6 +101,7 @@ class _Parser:
         self.doc_name: str | None = None
         self.d2_pages: list[int] = []
         self.dialects: set[str] = set()
+        self.warnings: list[dict[str, Any]] = []
 
     # --- block bookkeeping --------------------------------------------------------------
     def flush(self) -> None:
@@ -108,8 +114,8 @@ class _Parser:
             self.current = _Draft(None, None, self.page, explicit=False)
         return self.current
 
-    def error(self, lineno: int, detail: str) -> DocumentError:
-        return DocumentError("documents.markdown_invalid", path=self.path, detail=f"строка {lineno}: {detail}")
+    def warn(self, kind: str, lineno: int, block: str | None = None) -> None:
+        self.warnings.append(warning(kind, line=lineno or None, block=block))
 
     # --- the pass -----------------------------------------------------------------------
     def run(self) -> None:
@@ -126,20 +132,27 @@ class _Parser:
             elif m := _STAMP.match(s):
                 self.doc_sheet = parse_stamp_line(m.group(1))
             elif (m := _SHEET_NO.match(s)) and self.page is not None and (
-                self.current is None or not self.current.explicit
+                self.current is None or not self.current.explicit or "sheet_number" in self.page_sheets[self.page]
             ):
+                self.flush()
+                self.heading_lost(i, "sheet_number")
                 self.page_sheets[self.page]["sheet_number"] = m.group(1)
             elif (m := _SHEET_NAME.match(s)) and self.page is not None:
-                self.page_sheets[self.page]["sheet_name"] = m.group(1).strip()
+                self.flush()
+                self.heading_lost(i, "sheet_name")
+                i = self.sheet_name(i, m.group(1).strip())
+                continue
+            elif _SHEET_NONE.match(s) and self.page is not None and (self.current is None or not self.current.explicit):
+                pass  # «**Лист:** None»: the pipeline found no sheet number
             elif m := _BLOCK.match(s):
                 self.flush()
-                self.current = _Draft(m.group(2), _TYPES[m.group(1).lower()], self.page, explicit=True)
+                self.current = _Draft(m.group(2), _TYPES[m.group(1).lower()], self.page, explicit=True, line=i + 1)
                 self.dialects.add("D1")
             elif m := _MARKER.match(s):
                 self.flush()
                 hint = m.group(2).lower()
                 btype = next((t for k, t in _TYPES.items() if k in hint), None)
-                self.current = _Draft(m.group(1), btype, self.page, explicit=True)
+                self.current = _Draft(m.group(1), btype, self.page, explicit=True, line=i + 1)
                 self.dialects.add("markers")
             elif _MARKER_END.match(s):
                 self.flush()
@@ -171,6 +184,32 @@ class _Parser:
             i += 1
         self.flush()
 
+    def heading_lost(self, i: int, key: str) -> None:
+        """A second «Лист» or «Наименование листа» on one page: the next page's heading is missing
+        — the next page starts here."""
+        assert self.page is not None
+        if key in self.page_sheets[self.page]:
+            self.page += 1
+            while self.page in self.page_sheets:  # a page number the file uses later
+                self.page += 1
+            self.page_sheets.setdefault(self.page, {})
+            self.warn("page_missing", i + 1)
+
+    def sheet_name(self, i: int, first: str) -> int:
+        """«**Наименование листа:** A» and the plain lines right under it (the rest of a long sheet
+        name: «План -2 этажа с системами В1.1,Т3.1,Т4.1») are the page's sheet name."""
+        parts = [first] if first else []
+        i += 1
+        while i < len(self.lines):
+            s = self.lines[i].strip()
+            if not s or s.startswith(("#", "**", "|", "<!--", "```", "→", "!", "*")):
+                break
+            parts.append(s)
+            i += 1
+        assert self.page is not None
+        self.page_sheets[self.page]["sheet_name"] = ". ".join(p.rstrip(". ") for p in parts)
+        return i
+
     def implicit_line(self, line: str) -> None:
         """A plain line; outside explicit blocks a table starts or ends a text block."""
         cur = self.current
@@ -180,28 +219,64 @@ class _Parser:
                 self.flush()
         self.text_block().lines.append(line)
 
+    def structural(self, line: str) -> bool:
+        """A line that starts something new (a page, a block, an image record): a JSON object or a
+        code fence still open there was cut off."""
+        s = line.strip()
+        return bool(_PAGE.match(s) or _BLOCK.match(s) or _MARKER.match(s) or _D3_IMAGE.match(s)
+                    or (_IMG_LINK.search(s) and s.startswith("!")))
+
     def fence(self, i: int, lang: str) -> int:
         start = i
         i += 1
         body: list[str] = []
         while i < len(self.lines) and not _FENCE.match(self.lines[i].strip()):
+            if self.structural(self.lines[i]):
+                break
             body.append(self.lines[i])
             i += 1
-        if i >= len(self.lines):
-            raise self.error(start + 1, "блок ``` не закрыт (файл обрезан)")
+        closed = i < len(self.lines) and bool(_FENCE.match(self.lines[i].strip()))
         raw = "\n".join(body)
+        if not closed:
+            self.warn("fence_unclosed", start + 1)
         if lang in ("json", "") and raw.lstrip().startswith("{"):
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                objs = parse_json_objects(raw)
-                if not objs:
-                    raise self.error(start + 2 + exc.lineno - 1, f"неверный JSON ({exc.msg})") from exc
-                obj = objs[0]
-            self.json_object(obj)
-        else:
+            self.json_text(raw, start + 2, closed)
+        elif closed:
             self.text_block().lines.extend(["```", *body, "```"])
-        return i + 1
+        else:
+            self.text_block().lines.extend(body)  # a stray fence: the lines are plain text
+        return i + 1 if closed else i
+
+    def json_text(self, raw: str, lineno: int, complete: bool = True) -> None:
+        """A JSON object of the file (fenced or not): parsed, repaired, or kept as raw text."""
+        objs: list[Any] = []
+        how = "ok"
+        try:
+            objs = [json.loads(raw)]
+        except json.JSONDecodeError:
+            objs = parse_json_objects(raw) if complete else []
+            if not objs:
+                repaired = loads_tolerant(raw)
+                if repaired is not None and repaired[0]:
+                    objs, how = [repaired[0]], repaired[1]
+                else:
+                    how = "raw"
+        if how != "ok":
+            self.warn("json_broken", lineno)
+        if how == "raw":
+            draft = self.text_block() if self.current is not None and self.current.explicit else None
+            if draft is None:
+                self.flush()
+                draft = _Draft(None, "image", self.page, explicit=False)
+                self.drafts.append(draft)
+            draft.lines.append(json_values_text(raw))
+            draft.extra["warnings"] = ["json_broken"]
+            return
+        for obj in objs[:1]:
+            self.json_object(obj)
+            if how != "ok":
+                target = self.drafts[-1] if not (self.current and self.current.explicit) else self.current
+                target.extra["warnings"] = ["json_broken"]
 
     def json_object(self, obj: Any) -> None:
         if isinstance(obj, dict) and ("image" in obj or "doc_metadata" in obj):
@@ -213,7 +288,7 @@ class _Parser:
             uri = str(image.get("uri") or "")
             block_id = PurePosixPath(uri.replace("\\", "/")).stem if uri else None
             page = meta.get("page")
-            page_index = None
+            page_index = self.page  # a record without its page is on the page it is written on
             if isinstance(page, (int, float)) or (isinstance(page, str) and page.strip().isdigit()):
                 page_index = int(page) - 1
                 self.d2_pages.append(int(page))
@@ -236,17 +311,28 @@ class _Parser:
             self.drafts.append(draft)
 
     def d3_image(self, i: int) -> int:
-        """``*Изображение:*``, an unfenced JSON object, then ``![…](…/image_<uuid>.pdf)``."""
+        """``*Изображение:*``, an unfenced JSON object, then ``![…](…/image_<uuid>.pdf)``.
+
+        The object ends where it closes — or, cut off by the OCR model, at the next image link,
+        caption or heading: what was written before the cut is kept (see json_repair), or the raw
+        text when nothing can be parsed."""
         start = i
         self.flush()
         self.dialects.add("D3")
         i += 1
         while i < len(self.lines) and not self.lines[i].strip():
             i += 1
+        if i >= len(self.lines) or not self.lines[i].lstrip().startswith("{"):
+            # A caption without JSON: keep the caption as text.
+            self.text_block().lines.append(self.lines[start])
+            return start + 1
+        first = i
         buf: list[str] = []
         obj: Any = None
         decoder = json.JSONDecoder()
         while i < len(self.lines):
+            if buf and self.structural(self.lines[i]):
+                break
             buf.append(self.lines[i])
             i += 1
             if buf[-1].rstrip().endswith("}"):
@@ -255,13 +341,17 @@ class _Parser:
                     break
                 except json.JSONDecodeError:
                     continue
-        if obj is None:
-            if not buf or not buf[0].lstrip().startswith("{"):
-                # A caption without JSON: keep the caption as text.
-                self.text_block().lines.append(self.lines[start])
-                return start + 1 if not buf else start + 1
-            raise self.error(start + 1, "JSON описания изображения не закрыт (файл обрезан)")
-        draft = _Draft(None, "image", self.page, explicit=False, analyses=[obj])
+        draft = _Draft(None, "image", self.page, explicit=False)
+        if obj is not None:
+            draft.analyses.append(obj)
+        else:
+            raw = "\n".join(buf)
+            repaired = loads_tolerant(raw)
+            self.warn("json_broken", first + 1)
+            draft.extra["warnings"] = ["json_broken"]
+            if repaired is not None and isinstance(repaired[0], dict) and repaired[0]:
+                draft.analyses.append(repaired[0])
+            draft.lines.append(json_values_text(raw))
         j = i
         while j < len(self.lines) and not self.lines[j].strip():
             j += 1
@@ -306,11 +396,13 @@ class MarkdownReader:
         )
 
     def read(self, source: Source) -> Document:
-        text = source.text()
+        text, cut = source.text_cut()
         if not text.strip():
             raise DocumentError("documents.empty", path=str(source.path))
         parser = _Parser(source, text)
         parser.run()
+        if cut:
+            parser.warn("truncated", len(parser.lines))
         doc_title = Path(parser.doc_name).stem if parser.doc_name else None
         doc = new_document(source, "markdown", title=doc_title)
         doc.metadata["dialects"] = sorted(parser.dialects) or ["plain"]
@@ -320,11 +412,17 @@ class MarkdownReader:
         for d in drafts:
             if shift and d.page_index is not None and "D2" in parser.dialects and d.explicit:
                 d.page_index += shift
+        if parser.page_sheets:
+            for d in drafts:
+                if d.page_index is None and d.explicit:
+                    parser.warn("page_missing", d.line, d.id)
         _infer_pages(drafts)
         pages: dict[int, Page] = {}
         seen: set[str] = set()
         crops_dir = source.path.parent / "crops"
         for n, d in enumerate(drafts, 1):
+            if d.id and d.id in seen:
+                parser.warn("duplicate_id", d.line, d.id)
             block = self._block(d, n, seen, crops_dir)
             pages.setdefault(block.page_index, Page(block.page_index, 0.0, 0.0, unit="px")).blocks.append(block)
         for page_index, values in parser.page_sheets.items():
@@ -337,6 +435,7 @@ class MarkdownReader:
         doc.sheet = parser.doc_sheet
         if not doc.blocks:
             raise DocumentError("documents.no_blocks", path=str(source.path))
+        add_warnings(doc.metadata, parser.warnings)
         return finish_document(doc)
 
     def _block(self, d: _Draft, n: int, seen: set[str], crops_dir: Path) -> Block:

@@ -36,6 +36,8 @@ from aizoomdoc.documents.text import (
     squash,
     unwrap_analysis,
 )
+from aizoomdoc.documents.read_warnings import add as add_warnings
+from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.errors import DocumentError
 
 log = logging.getLogger(__name__)
@@ -146,7 +148,7 @@ class OcrHtmlReader:
         return 'class="block-header"' in head or bool(_BLOCK_OPEN.search(head))
 
     def read(self, source: Source) -> Document:
-        text = source.text()
+        text, cut = source.text_cut()
         path = str(source.path)
         if not text.strip():
             raise DocumentError("documents.empty", path=path)
@@ -156,41 +158,47 @@ class OcrHtmlReader:
         doc = new_document(source, "ocr_html", title=_title(text, opens[0].start(), source))
         pages: dict[int, Page] = {}
         seen: set[str] = set()
+        problems: list[dict[str, Any]] = []
         generation = "C1"
+        previous_page = 0
         for i, m in enumerate(opens):
             end = opens[i + 1].start() if i + 1 < len(opens) else len(text)
             chunk = text[m.end():end]
-            is_last = i + 1 == len(opens)
-            if is_last and not re.search(r"</div>\s*</div>\s*(</body>\s*</html>)?\s*$", chunk, re.IGNORECASE):
-                raise DocumentError(
-                    "documents.html_invalid", path=path,
-                    detail=f"файл обрезан: блок №{i + 1} не закрыт",
-                )
-            block, c2 = self._block(chunk, m.group(1), i, seen, path)
+            line = text.count("\n", 0, m.start()) + 1
+            block, c2, page_known = self._block(chunk, m.group(1), i, seen, previous_page)
             if c2:
                 generation = "C2"
+            if not page_known:
+                problems.append(warning("page_missing", line=line, block=block.id))
+            if block.extra.pop("duplicate_id", False):
+                problems.append(warning("duplicate_id", line=line, block=block.id))
+            is_last = i + 1 == len(opens)
+            if is_last and (cut or not re.search(r"</div>\s*</div>\s*(</body>\s*</html>)?\s*$", chunk, re.IGNORECASE)):
+                # The file was cut inside its last block: what it holds is kept.
+                problems.append(warning("truncated", line=line, block=block.id))
+                block.extra["warnings"] = ["truncated"]
+            previous_page = block.page_index
             page = pages.setdefault(block.page_index, Page(block.page_index, 0.0, 0.0, unit="px"))
             page.blocks.append(block)
         doc.pages = list(pages.values())
         doc.metadata["generation"] = generation
+        add_warnings(doc.metadata, problems)
         return finish_document(doc)
 
-    def _block(self, chunk: str, css_type: str, i: int, seen: set[str], path: str) -> tuple[Block, bool]:
+    def _block(self, chunk: str, css_type: str, i: int, seen: set[str],
+               previous_page: int) -> tuple[Block, bool, bool]:
+        """(block, is C2, page known). A block without a header or a page number in it takes the
+        page of the block before it."""
         header_m = _HEADER.search(chunk)
-        if header_m is None:
-            raise DocumentError("documents.html_invalid", path=path, detail=f"у блока №{i + 1} нет заголовка")
-        header = _plain(header_m.group(1))
+        header = _plain(header_m.group(1)) if header_m is not None else ""
         page_m = _PAGE.search(header)
-        if page_m is None or int(page_m.group(1)) < 1:
-            raise DocumentError(
-                "documents.html_invalid", path=path,
-                detail=f"в заголовке блока №{i + 1} нет номера страницы («стр. N»): {header[:80]}",
-            )
-        page_index = int(page_m.group(1)) - 1
+        page_known = page_m is not None and int(page_m.group(1)) >= 1
+        page_index = int(page_m.group(1)) - 1 if page_known and page_m is not None else previous_page
         type_m = _TYPE.search(header)
         block_type = _TYPES.get((type_m.group(1) if type_m else css_type).lower(), _TYPES.get(css_type.lower(), "text"))
-        content_m = _CONTENT_OPEN.search(chunk, header_m.end())
-        content = chunk[content_m.end():] if content_m else chunk[header_m.end():]
+        after = header_m.end() if header_m is not None else 0
+        content_m = _CONTENT_OPEN.search(chunk, after)
+        content = chunk[content_m.end():] if content_m else chunk[after:]
         content = _TAIL.sub("", content)
 
         id_m = _BLOCK_ID.search(content)
@@ -200,7 +208,8 @@ class OcrHtmlReader:
         else:
             hid = _HEADER_ID.search(header)
             block_id = hid.group(1) if hid and not hid.group(2) else f"p{page_index + 1}-b{i + 1}"
-        if block_id in seen:
+        duplicate = block_id in seen
+        if duplicate:
             block_id = f"{block_id}#{i + 1}"
         seen.add(block_id)
 
@@ -208,6 +217,8 @@ class OcrHtmlReader:
             id=block_id, page_index=page_index, block_type=block_type, text="",
             coords_norm=FULL_PAGE, has_coords=False,
         )
+        if duplicate:
+            block.extra["duplicate_id"] = True
         c2 = False
         if (lm := _LINKED.search(content)) is not None:
             block.links.append(_plain(lm.group(1)))
@@ -235,7 +246,7 @@ class OcrHtmlReader:
                 block.extra["has_table"] = True
             parts.append(html_to_text(content))
         block.text = squash("\n".join(p for p in parts if p))
-        return block, c2
+        return block, c2, page_known
 
     def _image_parts(self, block: Block, content: str) -> list[str]:
         parts: list[str] = []

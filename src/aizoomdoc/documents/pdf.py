@@ -34,6 +34,8 @@ from aizoomdoc.documents.base import (
     px_box_from_norm,
 )
 from aizoomdoc.documents.model import BUNDLE_DPI, Block, Document, Page, SheetInfo
+from aizoomdoc.documents.read_warnings import add as add_warnings
+from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.documents.text_layer import assess_text
 from aizoomdoc.errors import DocumentError
 from aizoomdoc.texts import t
@@ -336,6 +338,28 @@ def page_sizes(data: bytes, path: str) -> list[tuple[float, float]]:
         pdf.close()
 
 
+def texts_in_boxes(data: bytes, path: str, boxes: dict[tuple[int, str], tuple[float, float, float, float]]
+                   ) -> dict[tuple[int, str], str]:
+    """The text layer inside normalised boxes, keyed like ``boxes`` ((page index, block id))."""
+    pdf = _open(Source(Path(path), data))
+    out: dict[tuple[int, str], str] = {}
+    try:
+        for (page_index, block_id), (x0, y0, x1, y1) in boxes.items():
+            if not 0 <= page_index < pdf.page_count:
+                continue
+            page = pdf[page_index]
+            r = page.rect
+            clip = pymupdf.Rect(x0 * r.width, y0 * r.height, x1 * r.width, y1 * r.height) * page.derotation_matrix
+            text = page.get_textbox(clip)
+            if text.strip():
+                out[(page_index, block_id)] = "\n".join(ln.strip() for ln in text.splitlines() if ln.strip())
+    except (RuntimeError, ValueError) as exc:
+        raise DocumentError("documents.pdf_corrupt", path=path, detail=t("documents.pdf_unreadable")) from exc
+    finally:
+        pdf.close()
+    return out
+
+
 class PdfReader:
     format: ClassVar[str] = "pdf"
     extensions: ClassVar[tuple[str, ...]] = (".pdf",)
@@ -349,19 +373,37 @@ class PdfReader:
             meta_title = (pdf.metadata or {}).get("title") or None
             doc = new_document(source, "pdf", title=meta_title)
             doc.render_path = str(source.path)
-            for page in pdf:
+            problems: list[dict[str, Any]] = []
+            for number in range(pdf.page_count):
                 try:
-                    doc.pages.append(self._page(page))
+                    doc.pages.append(self._page(pdf[number]))
                 except (RuntimeError, ValueError) as exc:
-                    raise DocumentError(
-                        "documents.pdf_corrupt", path=str(source.path),
-                        detail=t("documents.pdf_page_unreadable", page=page.number + 1),
-                    ) from exc
+                    # A broken page costs that page: it stays, empty, and the others are read.
+                    log.debug("page %d of %s is unreadable: %s", number + 1, source.path, exc)
+                    problems.append(warning("page_unreadable", page=number + 1))
+                    doc.pages.append(self._unreadable_page(pdf, number))
+            if problems and len(problems) == pdf.page_count:
+                raise DocumentError(
+                    "documents.pdf_corrupt", path=str(source.path),
+                    detail=t("documents.pdf_page_unreadable", page=problems[0]["page"]),
+                )
+            add_warnings(doc.metadata, problems)
         finally:
             pdf.close()
         doc.metadata["scanned_pages"] = sum(1 for p in doc.pages if p.is_scanned)
         doc.sheet = most_common_sheet(p.sheet for p in doc.pages)
         return finish_document(doc)
+
+    @staticmethod
+    def _unreadable_page(pdf: pymupdf.Document, number: int) -> Page:
+        try:
+            rect = pdf[number].rect
+            width, height = rect.width, rect.height
+        except (RuntimeError, ValueError):
+            width = height = 0.0
+        out = Page(number, width, height, unit="pt")
+        out.text_layer = "none"
+        return out
 
     def _page(self, page: pymupdf.Page) -> Page:
         rect = page.rect
@@ -402,6 +444,11 @@ class PdfReader:
             ))
         _mark_table_rows(blocks, cells, page_index)
         out.text_layer = assess_text("\n".join(b.text for b in blocks))
+        if out.text_layer == "garbage":
+            # Fonts without a Unicode map: what extracts is no text. The page has no text layer
+            # (OCR reads it); its glyph soup would only pollute search.
+            out.blocks = []
+            return out
         x_min, y_min = width - STAMP_WIDTH_MM * MM, height - STAMP_HEIGHT_MM * MM
         out.sheet = parse_title_block([ln for ln in lines if ln.x1 > x_min and ln.y1 > y_min])
         if chars < SCAN_MAX_CHARS:

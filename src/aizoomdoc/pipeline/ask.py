@@ -44,6 +44,7 @@ from PIL import Image
 
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.model import Block, Document
+from aizoomdoc.documents.read_warnings import unreadable_note
 from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError, describe_os_error
 from aizoomdoc.llm import LLMProvider, LoopLimits, ToolImage, ToolResult, provider_from_settings, run_tool_loop
 from aizoomdoc.llm.context import HitContext, ViewImage, build_user_content, clean_text, shorten
@@ -457,6 +458,7 @@ class AskService:
         # ---- 12. the model (or the offline answerer) ---------------------------------------------------
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
+        notes += [note for d in turn.documents if (note := unreadable_note(d))]
         contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
         similar_contexts = [self._hit_context(f, None) for f in similar]
         await emit(StageEvent("llm", "start", t("ask.stage.llm"),

@@ -37,7 +37,7 @@ from aizoomdoc.documents.detect import load_source, read_source
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
 from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, NotFoundError, StorageError
 from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
-from aizoomdoc.search.index import row_of
+from aizoomdoc.search.index import indexed_block
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
@@ -75,7 +75,7 @@ def document_rows(doc: Document) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``documents`` row and ``document_blocks`` rows of a document."""
     pages = [
         {"page_index": p.page_index, "width": p.width, "height": p.height, "unit": p.unit,
-         "is_scanned": p.is_scanned, "sheet": _sheet(p.sheet)}
+         "is_scanned": p.is_scanned, "sheet": _sheet(p.sheet), "text_layer": p.text_layer}
         for p in doc.pages
     ]
     row = {
@@ -107,6 +107,7 @@ def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]]
         pages[int(p["page_index"])] = Page(
             int(p["page_index"]), float(p.get("width") or 0), float(p.get("height") or 0),
             unit=p.get("unit") or "pt", is_scanned=bool(p.get("is_scanned")), sheet=SheetInfo.from_dict(p.get("sheet")),
+            text_layer=p.get("text_layer") or "ok",
         )
     for b in block_rows or []:
         page_index = int(b["page_index"])
@@ -122,11 +123,20 @@ def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]]
     return doc
 
 
-def indexed_blocks(block_rows: Iterable[dict[str, Any]]) -> list[IndexedBlock]:
+def page_sheets(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(document id, page index) -> the page's title-block info, from ``documents`` rows."""
+    return {(str(r["id"]), int(p["page_index"])): p["sheet"]
+            for r in rows for p in (r.get("pages") or []) if p.get("sheet")}
+
+
+def indexed_blocks(block_rows: Iterable[dict[str, Any]],
+                   sheets: dict[tuple[str, int], dict[str, Any]] | None = None) -> list[IndexedBlock]:
+    """What the search index keeps of stored blocks (``sheets``: see :func:`page_sheets`)."""
+    sheets = sheets or {}
     return [
-        IndexedBlock(str(b["document_id"]), b["block_id"], int(b["page_index"]), b["block_type"], b["text"] or "",
-                     tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)), bool(b.get("has_coords", True)),  # type: ignore[arg-type]
-                     *row_of(b.get("extra")))
+        indexed_block(str(b["document_id"]), b["block_id"], int(b["page_index"]), b["block_type"], b["text"] or "",
+                      tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)), bool(b.get("has_coords", True)),  # type: ignore[arg-type]
+                      b.get("extra"), sheets.get((str(b["document_id"]), int(b["page_index"]))))
         for b in block_rows
     ]
 
@@ -365,9 +375,11 @@ class DocumentService:
         if shared is not None:
             return shared
         block_rows = await store.blocks([str(r["id"]) for r in rows])
+        if rows and "pages" not in rows[0]:  # a listing: the pages (sheet names) come with the full rows
+            rows = await store.get_many([str(r["id"]) for r in rows])
 
         def build() -> SearchIndex:
-            index = SearchIndex.build(indexed_blocks(block_rows))
+            index = SearchIndex.build(indexed_blocks(block_rows, page_sheets(rows)))
             self.index_cache.put(key, index)
             return index
 

@@ -35,8 +35,18 @@ from functools import lru_cache
 
 import Stemmer
 
+from aizoomdoc.search.lookalike import lookalike_tokens, model_prefixes
+from aizoomdoc.search.numbers import (
+    bound_tokens,
+    mark_list,
+    normalize_diameters,
+    ordinal_numbers,
+    range_codes,
+    size_forms,
+)
+
 #: Bump when tokens change: saved indexes built with another version are rebuilt.
-ANALYZER_VERSION = 2
+ANALYZER_VERSION = 3
 
 _LATIN_TO_CYR = str.maketrans({
     "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О", "P": "Р",
@@ -48,13 +58,16 @@ _DASHES = str.maketrans({
     "\u202f": " ", "\u2009": " ", "ё": "е", "Ё": "Е", "\u00ad": "",
 })
 # Hard separators end a chunk; code connectors (. , / : - * + ± = ×) may sit inside one.
-_CHUNK = re.compile(r"[^\s;()\[\]{}<>«»\"'“”„|!?~`#$%^&@\\—…]+")
+_CHUNK = re.compile(r"[^\s;()\[\]{}<>«»\"'“”„|!?~`#$%^&@\\—…№]+")
 _WORD = re.compile(r"[^\W\d_]+")
 _SIGNED_DECIMAL = re.compile(r"^[+±-]?\d+(?:[.,]\d+)?$")
 _LEAD_STRIP = ".,:;/=*_-"
 _TRAIL_STRIP = ".,:;/=_-+"
+# «П-3.1,П-3.2»: a comma before a letter separates two marks (a decimal comma has digits around it).
+_LIST_COMMA = re.compile(r",(?=[^\W\d_])")
 _SERIES = re.compile(r"^\d{1,2}([А-ЯЁA-Z]{2,3})$")
 _CYRILLIC = re.compile(r"[а-яА-Я]")
+_DIGIT = re.compile(r"\d")
 _LATIN = re.compile(r"[a-zA-Z]")
 
 #: Words that carry no meaning for search (documents and queries).
@@ -133,13 +146,15 @@ Alternative = tuple[tuple[str, ...], float]
 class QueryTokens:
     """A query split into plain tokens (stemmed words, short numbers) and boosted codes.
 
-    ``expansions[i]``: the thesaurus alternatives of ``words[i]`` (empty when none or when the
-    query was analysed with ``expand=False``).
+    ``expansions[i]``: the alternatives of ``words[i]`` — thesaurus terms, or the other floors of
+    a range («3-5 этаж») — empty when none or when the query was analysed with ``expand=False``.
+    ``lookalikes[j]``: the look-alike tokens of ``codes[j]`` (see :mod:`aizoomdoc.search.lookalike`).
     """
 
     words: tuple[str, ...]
     codes: tuple[str, ...]
     expansions: tuple[tuple[Alternative, ...], ...] = ()
+    lookalikes: tuple[tuple[str, ...], ...] = ()
 
     @property
     def all(self) -> list[str]:
@@ -149,32 +164,78 @@ class QueryTokens:
         return bool(self.words or self.codes)
 
 
-def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
-                 abbreviations: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
-    """(token, is_code) for every token of ``text``.
+# Token kinds of _iter_tokens.
+WORD, CODE, LOOKALIKE, BOUND, NEAR = "word", "code", "lookalike", "bound", "near"
+#: Weight of the bare number standing in for «стенка 4» in a block without «стенка №4».
+NEAR_WEIGHT = 0.6
 
-    ``parts``: the index side (шифр parts, and an abbreviation's stem next to it); a query keeps
-    a шифр whole and an abbreviation unstemmed. ``abbreviations``: lower-case words that are
-    abbreviations however they are typed ("аов").
+
+def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
+                 abbreviations: frozenset[str] = frozenset()) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(token, kind, alternatives) for every token of ``text``; kinds: WORD, CODE, LOOKALIKE, BOUND.
+
+    ``parts``: the index side (шифр parts, size forms, look-alike skeletons, an abbreviation's stem
+    next to it); a query keeps a шифр whole and an abbreviation unstemmed, and drops the numbers a
+    bound token stands for («5» of «5 этажа»). ``abbreviations``: lower-case words that are
+    abbreviations however they are typed ("аов"). ``alternatives``: the other tokens of a bound
+    expression (the other floors of «3-5 этаж»).
     """
-    out: list[tuple[str, bool]] = []
-    for m in _CHUNK.finditer(normalize(text)):
+    text = _LIST_COMMA.sub(", ", normalize_diameters(normalize(text)))
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    bound = bound_tokens(text, query=not parts)
+    consumed: list[tuple[int, int]] = []
+    for kind, span, tokens in bound:
+        if kind == "near":  # a query's «стенки 4»: the bound token, or the bare number at a lower weight
+            out.append((tokens[0], NEAR, (text[span[0]:span[1]],)))
+        else:
+            out.append((tokens[0], BOUND, tuple(tokens[1:])))
+            if parts:
+                out.extend((tok, BOUND, ()) for tok in tokens[1:])
+        if not parts:
+            consumed.append(span)
+    out.extend((code, CODE, ()) for code in range_codes(text))
+    if parts:
+        for mark in mark_list(text):
+            code = _code(mark)
+            out.append((code, CODE, ()))
+            out.extend((alike, LOOKALIKE, ()) for alike in lookalike_tokens(code, mark))
+    for m in _CHUNK.finditer(text):
+        if consumed and any(a <= m.start() and m.end() <= b for a, b in consumed):
+            continue
         chunk = _clean_chunk(m.group(0))
         if not chunk:
             continue
-        if any(ch.isdigit() for ch in chunk):
+        if _DIGIT.search(chunk):
+            numbers = ordinal_numbers(chunk)
+            if numbers is not None:
+                out.extend((number, CODE, ()) for number in numbers)
+                continue
             code = _code(chunk)
-            out.append((code, True))
+            out.append((code, CODE, ()))
             series = _SERIES.match(chunk)
             if series:
-                out.append((series.group(1).translate(_LATIN_TO_CYR).lower(), False))
+                out.append((series.group(1).translate(_LATIN_TO_CYR).lower(), WORD, ()))
                 continue
-            if parts and _is_cipher(code):
+            cipher = _is_cipher(code)
+            if not parts:
+                if not cipher and (alikes := lookalike_tokens(code, chunk)):
+                    out.append((code, LOOKALIKE, tuple(alikes)))
+                continue
+            if cipher:
                 for part in re.split(r"[-.]", code):
                     part = part.strip("/*")
                     if part and part != code:
                         has_digit = any(ch.isdigit() for ch in part)
-                        out.append((part if has_digit else stem(part), has_digit))
+                        out.append((part if has_digit else stem(part), CODE if has_digit else WORD, ()))
+            elif "_" in code:
+                for part in code.split("_"):
+                    if part:
+                        out.append((part if any(ch.isdigit() for ch in part) else stem(part), CODE, ()))
+            for form in size_forms(code):
+                out.append((form, CODE, ()))
+            if not cipher:
+                out.extend((alike, LOOKALIKE, ()) for alike in lookalike_tokens(code, chunk))
+                out.extend((alike, LOOKALIKE, ()) for alike in model_prefixes(code))
             continue
         for w in _WORD.findall(chunk):
             lw = w.lower()
@@ -182,13 +243,13 @@ def _iter_tokens(text: str, stopwords: frozenset[str], parts: bool = True,
                 continue
             if is_abbreviation(w) or lw in abbreviations:
                 raw = lw.translate(_LATIN_TO_CYR) if _CYRILLIC.search(w) else lw
-                out.append((raw, False))
+                out.append((raw, WORD, ()))
                 if parts:
                     stemmed = _word_token(w)
                     if stemmed != raw:
-                        out.append((stemmed, False))
+                        out.append((stemmed, WORD, ()))
                 continue
-            out.append((_word_token(w), False))
+            out.append((_word_token(w), WORD, ()))
     return out
 
 
@@ -200,20 +261,26 @@ def analyze(text: str) -> list[str]:
     """
     if len(text) <= 200:
         return list(_analyze_short(text))
-    return [tok for tok, _is_code in _iter_tokens(text, STOPWORDS)]
+    return [tok for tok, _kind, _alts in _iter_tokens(text, STOPWORDS)]
 
 
 @lru_cache(maxsize=65_536)
 def _analyze_short(text: str) -> tuple[str, ...]:
-    return tuple(tok for tok, _is_code in _iter_tokens(text, STOPWORDS))
+    return tuple(tok for tok, _kind, _alts in _iter_tokens(text, STOPWORDS))
+
+
+#: Units: they have digits but are no marks («м3/ч» is on every ventilation sheet).
+_UNITS = re.compile(r"^(?:к?вт|м|мм|см|дм|кв\.?м)?(?:[23²³])(?:/ч|/с|/сут)?$|^м/с$|^м3/ч$")
 
 
 def is_boosted_code(token: str) -> bool:
     """Codes that outrank words: anything with a letter or a separator, or 3+ digits.
 
     Bare short numbers ("2", "13") are everywhere on drawings (sheet numbers, counts) and rank
-    like words.
+    like words; so do units («м2», «м3/ч»).
     """
+    if _UNITS.match(token):
+        return False
     if any(not ch.isdigit() for ch in token):
         return True
     return len(token) >= 3
@@ -221,7 +288,7 @@ def is_boosted_code(token: str) -> bool:
 
 def analyze_query(text: str, expand: bool = True) -> QueryTokens:
     """Split a query into words and codes (duplicates removed, order kept), each word with its
-    thesaurus alternatives when ``expand``.
+    alternatives when ``expand`` (thesaurus terms; the other floors of a range always).
 
     A шифр in a query stays whole (its parts are indexed, not searched), so "133/23-ГК-АР1"
     finds that шифр only, while "КР3" alone still finds "133/23-ГК-КР3".
@@ -235,11 +302,28 @@ def analyze_query(text: str, expand: bool = True) -> QueryTokens:
         abbreviations = thesaurus.abbreviations
     words: list[str] = []
     codes: list[str] = []
-    for tok, is_code in _iter_tokens(text, _QUERY_STOP, parts=False, abbreviations=abbreviations):
-        target = codes if is_code and is_boosted_code(tok) else words
+    alike: dict[str, tuple[str, ...]] = {}
+    bound_alts: dict[str, tuple[Alternative, ...]] = {}
+    for tok, kind, alts in _iter_tokens(text, _QUERY_STOP, parts=False, abbreviations=abbreviations):
+        if kind == LOOKALIKE:  # the query's own code: its look-alike tokens
+            alike.setdefault(tok, alts)
+            continue
+        if kind in (BOUND, NEAR):
+            if tok not in words:
+                words.append(tok)
+                weight = 1.0 if kind == BOUND else NEAR_WEIGHT
+                bound_alts[tok] = tuple(((alt,), weight) for alt in alts)
+            continue
+        target = codes if kind == CODE and is_boosted_code(tok) else words
         if tok not in target:
             target.append(tok)
-    if thesaurus is None or not words:
-        return QueryTokens(tuple(words), tuple(codes))
-    expansions = tuple(thesaurus.expand(w) for w in words)
-    return QueryTokens(tuple(words), tuple(codes), expansions if any(expansions) else ())
+    lookalikes = tuple(alike.get(c, ()) for c in codes)
+    if not any(lookalikes):
+        lookalikes = ()
+    if not words:
+        return QueryTokens(tuple(words), tuple(codes), (), lookalikes)
+    expansions = tuple(
+        bound_alts[w] if w in bound_alts else (thesaurus.expand(w) if thesaurus is not None else ())
+        for w in words
+    )
+    return QueryTokens(tuple(words), tuple(codes), expansions if any(expansions) else (), lookalikes)

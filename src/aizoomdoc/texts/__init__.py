@@ -17,12 +17,13 @@ from aizoomdoc.texts import (
     library,
     offline,
     operations,
+    readers,
     store,
     viewports,
 )
 
 _CATALOG: dict[str, str] = {}
-for _module in (common, store, files, documents, ask, api, offline, library, operations, viewports):
+for _module in (common, store, files, documents, ask, api, offline, library, operations, readers, viewports):
     for _key, _value in _module.TEXTS.items():
         if _key in _CATALOG:
             raise RuntimeError(f"duplicate text key {_key!r}")

@@ -3,6 +3,7 @@
 // online/offline badge. History always comes from the server (the store), never from memory.
 
 import { api, ApiError, uploadDocument } from "./api.js";
+import { renderDocHealth } from "./doc_health.js";
 import { t } from "./i18n.js";
 import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
@@ -220,6 +221,7 @@ function renderDocBar() {
   // Nothing to ask about without a document: the button waits for one.
   $("#send").disabled = !ids.length;
   $("#send").title = ids.length ? "" : t("composer.need_documents");
+  renderDocHealth($("#doc-health"), state.documents, ids);
 }
 
 async function setDocuments(ids) {
@@ -589,7 +591,8 @@ async function onFiles(e) {
       });
       bar.value = 100;
       for (const d of docs) {
-        label.textContent = t("upload.done", { title: d.title || d.filename, pages: d.page_count, blocks: d.block_count });
+        label.textContent = t("upload.done", { title: d.title || d.filename, pages: d.page_count, blocks: d.block_count })
+          + (d.notes && d.notes.length ? ` ${d.notes.join(" ")}` : "");
       }
       line.classList.add("done");
       setTimeout(() => line.remove(), 8000);
