@@ -42,7 +42,8 @@ from sqlalchemy.engine import Connection
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError, StorageUnavailableError
 from aizoomdoc.store.database import Database
-from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry, now_iso
+from aizoomdoc.store.clock import now_iso, parse_utc, to_iso
+from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry
 from aizoomdoc.store.models import GUID, Chat, ChatImage, ChatMessage, SearchResult
 
 log = logging.getLogger(__name__)
@@ -95,19 +96,13 @@ class SyncReport:
         }
 
 
-def _ts(value: Any) -> Any:
-    if isinstance(value, str):
-        dt = datetime.fromisoformat(value)
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return value
-
-
 def _row(payload: dict[str, Any], table: Table) -> dict[str, Any]:
+    """The columns of ``table`` found in a journal payload, timestamps as datetimes."""
     out = {}
     for c in table.c:
         if c.name in payload:
             v = payload[c.name]
-            out[c.name] = _ts(v) if c.name in _TS_FIELDS else v
+            out[c.name] = parse_utc(v) if c.name in _TS_FIELDS and v is not None else v
     return out
 
 
@@ -174,7 +169,7 @@ class _Replayer:
                     continue
                 flush()
                 fields = {k: v for k, v in (p.get("fields") or {}).items() if k in _CHAT_FIELDS}
-                ts = _ts(p["updated_at"])
+                ts = parse_utc(p["updated_at"])
                 values: dict[str, Any] = dict(fields)
                 values["updated_at"] = case((chats.c.updated_at < ts, ts), else_=chats.c.updated_at)
                 conn.execute(update(chats).where(chats.c.id == cid).values(**values))
@@ -474,7 +469,7 @@ class Syncer:
         for key in self.journal.uploaded_file_keys():
             if self.local.path_for(key).exists():
                 self._remove_local(key)
-        cutoff = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+        cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
         self.journal.prune_uploaded(cutoff)
 
     async def _file_op(self, e: Entry, report: SyncReport) -> None:

@@ -57,7 +57,6 @@ from aizoomdoc.config import Settings
 from aizoomdoc.errors import (
     AizoomdocError,
     ConfigError,
-    InvalidInputError,
     NotFoundError,
     StorageError,
     StorageUnavailableError,
@@ -69,7 +68,7 @@ from aizoomdoc.store.files.base import (
     decode_metadata_value,
     encode_metadata_value,
 )
-from aizoomdoc.store.files.paths import validate_key, validate_prefix
+from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
 from aizoomdoc.store.files.signing import check_expires_in
 
 log = logging.getLogger(__name__)
@@ -445,9 +444,7 @@ class S3FileStorage(FileStorage):
             pass
 
     async def delete_prefix(self, prefix: str) -> int:
-        if not prefix or not prefix.strip("/"):
-            raise InvalidInputError("files.bad_prefix")
-        folder = validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
+        folder = folder_prefix(prefix)
         keys = await self.list_files(folder)
         deleted = 0
         for start in range(0, len(keys), DELETE_BATCH):
