@@ -6,11 +6,13 @@
   flips offline and the write goes to the journal with its client-generated id and timestamp, so
   it is never lost and never duplicated (the replay is ``ON CONFLICT (id) DO NOTHING``).
 - Offline, the cloud is not touched at all: a background probe with exponential backoff
-  (``SYNC_PROBE_INITIAL`` … ``SYNC_PROBE_MAX`` seconds, jittered) checks it; when it answers the
-  journal is synced (:class:`~aizoomdoc.store.sync.Syncer`) and the store goes back online.
+  (:class:`~aizoomdoc.store.link.Link`) checks it; when it answers the journal is synced
+  (:class:`~aizoomdoc.store.sync.Syncer`) and the store goes back online.
 - Reads return the union of the cloud (when reachable; else the rows last seen, from the
   :class:`~aizoomdoc.store.journal.ReadCache`) and the journal, merged by id and ordered like the
-  cloud orders them.
+  cloud orders them (:mod:`aizoomdoc.store.overlay`).
+- Rows are validated and built by :mod:`aizoomdoc.store.rows`, exactly as the cloud store does;
+  journal payloads carry ISO timestamps (:func:`aizoomdoc.store.clock.to_iso`).
 - :meth:`ResilientChatStore.offline_state` tells the CLI/API/UI whether we are offline and what
   is pending.
 """
