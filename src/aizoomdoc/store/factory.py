@@ -48,7 +48,9 @@ def cache_for(settings: Settings) -> ReadCache:
 def uses_postgres(settings: Settings) -> bool:
     """Whether the database is PostgreSQL (DATABASE_URL points at one and USE_DATABASE is on)."""
     raw = settings.secret("database_url")
-    return settings.use_database and bool(raw) and normalize_url(raw).get_backend_name() == "postgresql"
+    if not settings.use_database or not raw:
+        return False
+    return normalize_url(raw).get_backend_name() == "postgresql"
 
 
 def build_chat_store(settings: Settings) -> ChatStoreProtocol:

@@ -125,7 +125,8 @@ class _Replayer:
         """Apply ``entries`` in order on ``conn`` (one transaction); returns the applied seqs and the
         conflicts (entries not applied, or applied with a notice)."""
         chat_ids = list({e.chat_id for e in entries if e.chat_id})
-        chat_state: dict[str, bool | None] = dict.fromkeys(chat_ids)  # None: missing; else is_archived
+        # None (or absent): no such chat; else whether it is archived. Keys may be None (no chat_id).
+        chat_state: dict[str | None, bool | None] = dict.fromkeys(chat_ids)
         for i in range(0, len(chat_ids), 500):
             for cid, archived in conn.execute(
                     select(chats.c.id, chats.c.is_archived).where(chats.c.id.in_(chat_ids[i:i + 500]))).all():
@@ -174,12 +175,12 @@ class _Replayer:
                 values["updated_at"] = case((chats.c.updated_at < ts, ts), else_=chats.c.updated_at)
                 conn.execute(update(chats).where(chats.c.id == cid).values(**values))
                 if "is_archived" in fields:
-                    chat_state[cid] = bool(fields["is_archived"])  # type: ignore[index]
+                    chat_state[cid] = bool(fields["is_archived"])
                 done.append(e.seq)
             elif op == "delete_chat":
                 flush()
                 conn.execute(self.delete_chat, {"b_chat_id": cid})
-                chat_state[cid] = None  # type: ignore[index]
+                chat_state[cid] = None
                 done.append(e.seq)
             elif op == "add_message":
                 archived = chat_state.get(cid)

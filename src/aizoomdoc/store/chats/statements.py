@@ -154,7 +154,7 @@ class Statements:
             desc(chats.c.updated_at), desc(chats.c.id)).limit(bindparam("limit"))
         self.get_chats_active = select(*C).where(chats.c.user_id == by_user, chats.c.is_archived.is_(False)).order_by(
             desc(chats.c.updated_at), desc(chats.c.id)).limit(bindparam("limit"))
-        self.row_exists = {
+        self.row_exists: dict[str, Any] = {
             t.name: select(literal_column("1")).select_from(t).where(t.c.id == bindparam("id", type_=GUID))
             for t in (chats, messages, images, results)
         }

@@ -229,7 +229,8 @@ class ChatStore:
 
     async def get_chat_messages(self, chat_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The chat's messages, oldest first; with ``limit``, only the newest ``limit`` of them."""
-        p = {"chat_id": canonical_uuid(chat_id, "chat_id"), "limit": check_limit(limit, optional=True)}
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        p = {"chat_id": chat_id, "limit": check_limit(limit, optional=True)}
         sql = self._sql
 
         def work(conn: Connection) -> list[Any]:
@@ -239,7 +240,7 @@ class ChatStore:
                 rows = sql.rows(conn, sql.msgs_newest, p)
                 rows.reverse()
             if not rows:
-                self._require_chat(conn, p["chat_id"])
+                self._require_chat(conn, chat_id)
             return rows
 
         return sql.message.convert_all(await self._run(work))
@@ -353,7 +354,8 @@ class ChatStore:
 
     async def get_search_results(self, chat_id: str, message_id: str | None = None) -> list[dict[str, Any]]:
         """The chat's search hits (optionally of one message), in the order they were stored."""
-        p = {"chat_id": canonical_uuid(chat_id, "chat_id"),
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        p = {"chat_id": chat_id,
              "message_id": None if message_id is None else canonical_uuid(message_id, "message_id")}
         sql = self._sql
 
@@ -361,11 +363,11 @@ class ChatStore:
             if p["message_id"] is None:
                 rows = sql.rows(conn, sql.res_by_chat, p)
                 if not rows:
-                    self._require_chat(conn, p["chat_id"])
+                    self._require_chat(conn, chat_id)
                 return rows
             rows = sql.rows(conn, sql.res_by_msg, p)
             if not rows:
-                self._require_chat(conn, p["chat_id"])
+                self._require_chat(conn, chat_id)
                 if not self._exists(conn, messages, p["message_id"]):
                     raise NotFoundError("store.message_not_found", **p)
             return rows
