@@ -117,7 +117,7 @@ def image_rows(items: Sequence[Mapping[str, Any]], stamps: Sequence[Any], encode
     ``s3_url``, ``image_type`` (default ``viewport``), ``description``, ``width``, ``height``,
     ``file_size``, ``page_number``, ``coords_norm``, ``sync_state`` (default ``synced``), ``id``."""
     ids = new_ids(len(items))
-    uid = UuidMemo()
+    uid: Callable[[Any, str], str] = UuidMemo() if len(items) > 1 else canonical_uuid
     image_types, sync_states = _IMAGE_TYPES, _SYNC_STATES
     out = []
     for i, row in enumerate(items):
@@ -149,7 +149,7 @@ def result_rows(items: Sequence[Mapping[str, Any]], stamps: Sequence[Any], encod
     ``document_id``, ``page_number``, ``block_text`` (default empty), ``coords_norm``,
     ``coords_px``, ``score``, ``id``. Numeric block and document ids are stored as text."""
     ids = new_ids(len(items))
-    uid = UuidMemo()
+    uid: Callable[[Any, str], str] = UuidMemo() if len(items) > 1 else canonical_uuid
     isfinite = math.isfinite
     out = []
     for i, row in enumerate(items):
