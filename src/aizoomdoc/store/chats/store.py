@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import NotFoundError
 from aizoomdoc.store import validate
-from aizoomdoc.store.chats.statements import SQLITE_BUMP, Statements, chats, images, messages, results
+from aizoomdoc.store.chats.statements import SQLITE_BUMP, BulkInsert, Statements, chats, images, messages, results
 from aizoomdoc.store.clock import sqlite_stamps, sqlite_text, stamps, utcnow
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.rows import (
@@ -97,6 +97,35 @@ class ChatStore:
         if conn.execute(self._sql.chat_exists, {"chat_id": chat_id}).first() is None:
             return NotFoundError("store.chat_not_found", chat_id=chat_id)
         return NotFoundError("store.message_not_found", chat_id=chat_id, message_id=message_id)
+
+    async def _add_under_message(self, stmt: Any, table: Table, params: dict[str, Any]) -> str:
+        """One ``INSERT … SELECT`` of a row under its message (see Statements); the row's id
+        already stored is a no-op; a missing chat or message is NotFoundError. Returns the id."""
+
+        def work(conn: Connection) -> None:
+            if conn.execute(stmt, params).rowcount == 0:
+                if self._exists(conn, table, params["id"]):
+                    return
+                raise self._missing_message(conn, params["chat_id"], params["message_id"])
+
+        await self._run(work, single=True)
+        return params["id"]
+
+    async def _add_bulk(self, rows: Iterable[Mapping[str, Any]], build: Callable[..., list[tuple[Any, ...]]],
+                        insert: BulkInsert) -> list[str]:
+        """Rows under messages (images, search results) built by ``build`` and inserted with one
+        executemany after checking every (chat_id, message_id) exists. Returns the ids."""
+        items = row_list(rows)
+        if not items:
+            return []
+        values = build(items, self._stamps(utcnow(len(items)), len(items)), json_text)
+
+        def work(conn: Connection) -> None:
+            self._check_messages(conn, values)
+            insert.run(conn, values)
+
+        await self._run(work)
+        return [v[0] for v in values]
 
     def _check_messages(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         """Every row's (message_id, chat_id) — columns 2 and 1 — names an existing (visible)
@@ -261,31 +290,12 @@ class ChatStore:
             "width": width, "height": height, "file_size": file_size, "page_number": page_number,
             "coords_norm": coords_norm, "sync_state": sync_state,
         }], [utcnow()], json_value)
-        params = dict(zip(IMAGE_COLUMNS, row))
-
-        def work(conn: Connection) -> None:
-            if conn.execute(self._sql.add_image, params).rowcount == 0:
-                if self._exists(conn, images, params["id"]):
-                    return
-                raise self._missing_message(conn, params["chat_id"], params["message_id"])
-
-        await self._run(work, single=True)
-        return params["id"]
+        return await self._add_under_message(self._sql.add_image, images, dict(zip(IMAGE_COLUMNS, row)))
 
     async def add_images_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Record many images in one transaction (one executemany). Keys as in
         :meth:`add_image_to_message`; every (chat_id, message_id) must exist. Returns the ids."""
-        items = row_list(rows)
-        if not items:
-            return []
-        values = image_rows(items, self._stamps(utcnow(len(items)), len(items)), json_text)
-
-        def work(conn: Connection) -> None:
-            self._check_messages(conn, values)
-            self._sql.bulk_images.run(conn, values)
-
-        await self._run(work)
-        return [v[0] for v in values]
+        return await self._add_bulk(rows, image_rows, self._sql.bulk_images)
 
     async def get_message_images(self, message_id: str) -> list[dict[str, Any]]:
         """The images of one message, in the order they were added."""
@@ -326,31 +336,12 @@ class ChatStore:
             "page_number": page_number, "block_text": block_text, "coords_norm": coords_norm,
             "coords_px": coords_px, "document_id": document_id, "score": score,
         }], [utcnow()], json_value)
-        params = dict(zip(RESULT_COLUMNS, row))
-
-        def work(conn: Connection) -> None:
-            if conn.execute(self._sql.add_result, params).rowcount == 0:
-                if self._exists(conn, results, params["id"]):
-                    return
-                raise self._missing_message(conn, params["chat_id"], params["message_id"])
-
-        await self._run(work, single=True)
-        return params["id"]
+        return await self._add_under_message(self._sql.add_result, results, dict(zip(RESULT_COLUMNS, row)))
 
     async def add_search_results_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Record many hits in one transaction (one executemany); keys as in
         :meth:`add_search_result`. Returns the ids in the given order."""
-        items = row_list(rows)
-        if not items:
-            return []
-        values = result_rows(items, self._stamps(utcnow(len(items)), len(items)), json_text)
-
-        def work(conn: Connection) -> None:
-            self._check_messages(conn, values)
-            self._sql.bulk_results.run(conn, values)
-
-        await self._run(work)
-        return [v[0] for v in values]
+        return await self._add_bulk(rows, result_rows, self._sql.bulk_results)
 
     async def get_search_results(self, chat_id: str, message_id: str | None = None) -> list[dict[str, Any]]:
         """The chat's search hits (optionally of one message), in the order they were stored."""
