@@ -17,6 +17,7 @@ from aizoomdoc.texts import MissingTextError, t
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "aizoomdoc"
 KEY_LIKE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+KEY_LINE = re.compile(r"#?\s*[A-Z][A-Z0-9_]*=.*")
 ERROR_CLASSES = {name for name, obj in vars(errors).items()
                  if isinstance(obj, type) and issubclass(obj, errors.AizoomdocError)}
 
@@ -98,5 +99,3 @@ def test_every_setting_is_documented_in_env_example() -> None:
                          if not above.lstrip().startswith("#") or KEY_LINE.fullmatch(above.strip()))
     assert not uncommented, f"env.example variables without a comment above them: {uncommented}"
 
-
-KEY_LINE = re.compile(r"#?\s*[A-Z][A-Z0-9_]*=.*")
