@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from aizoomdoc import texts
 from tests.support.services import PostgresServer, SeaweedServer, start_postgres
+
+# A text key used in code but missing from aizoomdoc/texts (or a missing parameter) fails the test.
+texts.STRICT = True
 
 # Tests never read the developer's .env or environment.
 for _name in list(os.environ):

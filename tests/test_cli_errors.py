@@ -252,7 +252,7 @@ def test_quiet_by_default(env: Path, data_dir: Path) -> None:
     assert r.returncode == 0 and "Чатов нет" in r.stdout, r.stdout + r.stderr
     assert r.stderr == "", r.stderr
     r = subprocess.run(cmd, env={**base, "LOG_LEVEL": "warning"}, cwd=env, capture_output=True, text=True, timeout=60)
-    assert "WARNING aizoomdoc.store.resilient" in r.stderr and SECRET not in r.stderr, r.stderr
+    assert "WARNING aizoomdoc.store.link" in r.stderr and SECRET not in r.stderr, r.stderr
 
 
 # --- S3 -------------------------------------------------------------------------------------------

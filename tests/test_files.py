@@ -1,6 +1,7 @@
-"""File storage: one suite, two backends (local folder and a real SeaweedFS that checks signatures).
+"""File storage: one suite, three backends (local folder, a real SeaweedFS that checks signatures,
+and the offline-resilient storage over that SeaweedFS, as the application builds it for S3).
 
-Every test taking the ``storage`` / ``make_storage`` fixtures runs against both backends.
+Every test taking the ``storage`` / ``make_storage`` fixtures runs against every backend.
 """
 
 from __future__ import annotations
@@ -37,17 +38,18 @@ from aizoomdoc.errors import (
 from aizoomdoc.store.files import FileStorage, UploadItem, build_file_storage, generate_s3_path
 from aizoomdoc.store.files.local import LocalFileStorage
 from aizoomdoc.store.files.paths import MAX_NAME_BYTES, sanitize_filename
+from aizoomdoc.store.files.resilient import ResilientFileStorage
 from aizoomdoc.store.files.s3 import S3FileStorage
 from tests.support.services import SeaweedServer
 
-BACKENDS = ["local", "s3"]
+BACKENDS = ["local", "s3", "resilient"]
 MB = 1024 * 1024
 
 
 def make_settings(backend: str, data_dir: Path, server: SeaweedServer | None = None,
                   bucket: str | None = None, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"_env_file": None, "data_dir": data_dir}
-    if backend == "s3":
+    if backend in ("s3", "resilient"):
         assert server is not None
         values.update(
             use_s3_storage=True, s3_endpoint_url=server.endpoint_url, s3_region=server.region,
@@ -55,6 +57,17 @@ def make_settings(backend: str, data_dir: Path, server: SeaweedServer | None = N
         )
     values.update(overrides)
     return Settings(**values)
+
+
+def build(backend: str, settings: Settings) -> FileStorage:
+    """The storage of ``backend``: the configured one, or S3 with the local fallback and journal."""
+    return ResilientFileStorage(settings) if backend == "resilient" else build_file_storage(settings)
+
+
+def s3_of(storage: FileStorage) -> S3FileStorage | None:
+    """The S3 backend behind ``storage`` (None for the local folder)."""
+    inner = storage.s3 if isinstance(storage, ResilientFileStorage) else storage
+    return inner if isinstance(inner, S3FileStorage) else None
 
 
 @pytest.fixture(params=BACKENDS)
@@ -67,12 +80,12 @@ async def make_storage(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[Callable[..., FileStorage]]:
     """``make_storage(**settings_overrides)`` for the parametrized backend; closed afterwards."""
-    server = request.getfixturevalue("s3_server") if backend == "s3" else None
-    bucket = request.getfixturevalue("s3_bucket") if backend == "s3" else None
+    server = request.getfixturevalue("s3_server") if backend != "local" else None
+    bucket = request.getfixturevalue("s3_bucket") if backend != "local" else None
     made: list[FileStorage] = []
 
     def make(**overrides: Any) -> FileStorage:
-        storage = build_file_storage(make_settings(backend, tmp_path / "data", server, bucket, **overrides))
+        storage = build(backend, make_settings(backend, tmp_path / "data", server, bucket, **overrides))
         made.append(storage)
         return storage
 
@@ -185,8 +198,9 @@ async def test_record_url_shape(storage: FileStorage) -> None:
         assert url.startswith("http://127.0.0.1:8000/files/chats/") and url.endswith(quoted)
         assert "sig=" not in url
     else:
-        assert isinstance(storage, S3FileStorage)
-        assert url.startswith(f"{storage.endpoint_url}/{storage.bucket}/chats/") and url.endswith(quoted)
+        s3 = s3_of(storage)
+        assert s3 is not None
+        assert url.startswith(f"{s3.endpoint_url}/{s3.bucket}/chats/") and url.endswith(quoted)
 
 
 async def test_large_file_round_trip_uses_parts(make_storage: Callable[..., FileStorage], tmp_path: Path) -> None:
@@ -200,9 +214,10 @@ async def test_large_file_round_trip_uses_parts(make_storage: Callable[..., File
     out = tmp_path / "big.out"
     await storage.download_file(key, out)
     assert out.read_bytes() == src.read_bytes()
-    if isinstance(storage, S3FileStorage):  # really multipart: S3 ETags of multipart uploads end in -N
-        client = await storage._get_client()
-        head = await client.head_object(Bucket=storage.bucket, Key=key)
+    s3 = s3_of(storage)
+    if s3 is not None:  # really multipart: S3 ETags of multipart uploads end in -N
+        client = await s3._get_client()
+        head = await client.head_object(Bucket=s3.bucket, Key=key)
         assert head["ETag"].strip('"').endswith("-3")
 
 
@@ -217,10 +232,10 @@ N_MANY = 1050
 async def many_files(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """1,050 tiny objects under one chat prefix (uploaded once per backend), plus a neighbour."""
     server = bucket = None
-    if request.param == "s3":
+    if request.param != "local":
         server = request.getfixturevalue("s3_server")
         bucket = server.create_bucket()
-    storage = build_file_storage(make_settings(request.param, tmp_path_factory.mktemp("many"), server, bucket))
+    storage = build(request.param, make_settings(request.param, tmp_path_factory.mktemp("many"), server, bucket))
     chat_id = chat()
     keys = [f"chats/{chat_id}/images/{i:05d}.txt" for i in range(N_MANY)]
     await storage.upload_many([(str(i).encode(), k, "text/plain") for i, k in enumerate(keys)],

@@ -1,4 +1,5 @@
-"""Every ChatStore method, on SQLite and on a real PostgreSQL (one suite, two backends)."""
+"""Every chat store method, on SQLite, on a real PostgreSQL and through the offline-resilient store
+over that PostgreSQL (one suite, three backends: whatever stands in for ChatStore behaves like it)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from aizoomdoc.config import Settings
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.store import ChatStore, ChatStoreProtocol, Database
 from aizoomdoc.store import migrate
+from aizoomdoc.store.clock import to_iso
+from aizoomdoc.store.journal import Journal, ReadCache
+from aizoomdoc.store.resilient import ResilientChatStore
+
+#: What the suite runs against (ResilientChatStore stands in for ChatStore over PostgreSQL).
+Store = ChatStore | ResilientChatStore
 
 CYRILLIC = "Какая толщина утеплителя кровли П-1? «Вентиляция» — ёлки, Ъ"
 
@@ -29,14 +36,25 @@ async def pg_store(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Asy
     await store.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, settings: Settings, pg_store: ChatStore) -> AsyncIterator[ChatStore]:
+@pytest.fixture(params=["sqlite", "postgresql", "resilient"])
+async def store(request: pytest.FixtureRequest, settings: Settings, pg_store: Store) -> AsyncIterator[Store]:
     if request.param == "sqlite":
         s = ChatStore(Database(settings))  # migrates itself on first use
         yield s
         await s.close()
-    else:
+    elif request.param == "postgresql":
         yield pg_store
+    else:  # the store the application uses over PostgreSQL: cloud + journal + read cache
+        cloud_settings = pg_store.db.settings.model_copy(update={"data_dir": settings.data_dir})
+        journal = Journal.for_data_dir(settings.data_dir)
+        cache = ReadCache.for_data_dir(settings.data_dir)
+        s = ResilientChatStore(ChatStore(Database(cloud_settings), auto_migrate=False), journal,
+                               settings=cloud_settings, cache=cache)
+        yield s
+        assert journal.counts().pending == 0  # online all along: nothing was journalled
+        await s.close()
+        journal.close()
+        cache.close()
 
 
 @pytest.fixture()
@@ -48,10 +66,11 @@ def user() -> str:
 def _iso(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0, value
+    assert value == to_iso(value), value  # every store writes timestamps in one shape
     return parsed
 
 
-async def _count(store: ChatStore, table: str, chat_id: str) -> int:
+async def _count(store: Store, table: str, chat_id: str) -> int:
     return await store.db.run(
         lambda c: c.execute(text(f"SELECT count(*) FROM {table} WHERE chat_id = :c"), {"c": chat_id}).scalar())
 
@@ -59,11 +78,11 @@ async def _count(store: ChatStore, table: str, chat_id: str) -> int:
 # --------------------------------------------------------------------------------------------
 # Chats
 # --------------------------------------------------------------------------------------------
-async def test_store_implements_protocol(store: ChatStore) -> None:
+async def test_store_implements_protocol(store: Store) -> None:
     assert isinstance(store, ChatStoreProtocol)
 
 
-async def test_create_and_get_chat_round_trip(store: ChatStore, user: str) -> None:
+async def test_create_and_get_chat_round_trip(store: Store, user: str) -> None:
     meta = {"документ": "XYZ", "pages": [1, 2, 5], "nested": {"ok": True, "ratio": 0.25, "none": None}}
     chat_id = await store.create_chat(title="Анализ документа XYZ", user_id=user,
                                       description="Поиск информации о вентиляции",
@@ -81,7 +100,7 @@ async def test_create_and_get_chat_round_trip(store: ChatStore, user: str) -> No
     assert _iso(chat["created_at"]) == _iso(chat["updated_at"])
 
 
-async def test_get_chat_unknown_is_none_bad_id_raises(store: ChatStore) -> None:
+async def test_get_chat_unknown_is_none_bad_id_raises(store: Store) -> None:
     assert await store.get_chat(str(uuid.uuid4())) is None
     for bad in ("not-a-uuid", "", 123, None):
         with pytest.raises(InvalidInputError) as info:
@@ -89,13 +108,13 @@ async def test_get_chat_unknown_is_none_bad_id_raises(store: ChatStore) -> None:
         assert "chat_id" in str(info.value)
 
 
-async def test_get_chat_accepts_other_uuid_spellings(store: ChatStore, user: str) -> None:
+async def test_get_chat_accepts_other_uuid_spellings(store: Store, user: str) -> None:
     chat_id = await store.create_chat("t", user)
     assert (await store.get_chat(chat_id.upper()))["id"] == chat_id  # type: ignore[index]
     assert (await store.get_chat(uuid.UUID(chat_id)))["id"] == chat_id  # type: ignore[arg-type,index]
 
 
-async def test_create_chat_validates(store: ChatStore, user: str) -> None:
+async def test_create_chat_validates(store: Store, user: str) -> None:
     with pytest.raises(InvalidInputError):
         await store.create_chat("   ", user)
     with pytest.raises(InvalidInputError):
@@ -108,7 +127,7 @@ async def test_create_chat_validates(store: ChatStore, user: str) -> None:
         await store.create_chat("t", user, id="nope")
 
 
-async def test_get_chats_newest_first_limit_and_archived(store: ChatStore, user: str) -> None:
+async def test_get_chats_newest_first_limit_and_archived(store: Store, user: str) -> None:
     ids = [await store.create_chat(f"chat {i}", user) for i in range(4)]
     other = await store.create_chat("someone else's", f"{user}_other")
     listed = await store.get_chats(user)
@@ -127,7 +146,7 @@ async def test_get_chats_newest_first_limit_and_archived(store: ChatStore, user:
             await store.get_chats(user, limit=bad)  # type: ignore[arg-type]
 
 
-async def test_update_chat(store: ChatStore, user: str) -> None:
+async def test_update_chat(store: Store, user: str) -> None:
     chat_id = await store.create_chat("старое", user)
     before = await store.get_chat(chat_id)
     updated = await store.update_chat(chat_id, title="новое", description=CYRILLIC, metadata={"k": [1, "ё"]})
@@ -150,7 +169,7 @@ async def test_update_chat(store: ChatStore, user: str) -> None:
         await store.archive_chat(str(uuid.uuid4()))
 
 
-async def test_delete_chat_cascades(store: ChatStore, user: str) -> None:
+async def test_delete_chat_cascades(store: Store, user: str) -> None:
     chat_id = await store.create_chat("удалить", user)
     keep_id = await store.create_chat("оставить", user)
     mid = await store.add_message(chat_id, "user", "вопрос")
@@ -169,7 +188,7 @@ async def test_delete_chat_cascades(store: ChatStore, user: str) -> None:
     assert len(await store.get_chat_images(keep_id)) == 1
 
 
-async def test_explicit_ids_replay_idempotently(store: ChatStore, user: str) -> None:
+async def test_explicit_ids_replay_idempotently(store: Store, user: str) -> None:
     chat_id = str(uuid.uuid4())
     assert await store.create_chat("offline", user, id=chat_id) == chat_id
     assert await store.create_chat("offline", user, id=chat_id) == chat_id
@@ -188,7 +207,7 @@ async def test_explicit_ids_replay_idempotently(store: ChatStore, user: str) -> 
 # --------------------------------------------------------------------------------------------
 # Messages
 # --------------------------------------------------------------------------------------------
-async def test_messages_chronological_with_limit(store: ChatStore, user: str) -> None:
+async def test_messages_chronological_with_limit(store: Store, user: str) -> None:
     chat_id = await store.create_chat("m", user)
     ids = []
     for i in range(6):
@@ -206,7 +225,7 @@ async def test_messages_chronological_with_limit(store: ChatStore, user: str) ->
         await store.get_chat_messages(chat_id, limit=0)
 
 
-async def test_add_message_fields_and_chat_bump(store: ChatStore, user: str) -> None:
+async def test_add_message_fields_and_chat_bump(store: Store, user: str) -> None:
     chat_id = await store.create_chat("m", user)
     created = (await store.get_chat(chat_id))["updated_at"]  # type: ignore[index]
     usage = {"usage": {"prompt_tokens": 10, "completion_tokens": 5}, "citations": [{"page": 5, "block": "b1"}]}
@@ -218,7 +237,7 @@ async def test_add_message_fields_and_chat_bump(store: ChatStore, user: str) -> 
     assert _iso(chat["updated_at"]) == _iso(m["created_at"]) > _iso(created)  # type: ignore[index]
 
 
-async def test_add_message_errors(store: ChatStore, user: str) -> None:
+async def test_add_message_errors(store: Store, user: str) -> None:
     chat_id = await store.create_chat("m", user)
     with pytest.raises(InvalidInputError) as info:
         await store.add_message(chat_id, "robot", "x")
@@ -238,7 +257,7 @@ async def test_add_message_errors(store: ChatStore, user: str) -> None:
     assert await store.get_chat_messages(chat_id) == []
 
 
-async def test_add_messages_bulk(store: ChatStore, user: str) -> None:
+async def test_add_messages_bulk(store: Store, user: str) -> None:
     chat_id = await store.create_chat("bulk", user)
     first = await store.add_message(chat_id, "user", "первое")
     rows = [{"role": "assistant" if i % 2 else "user", "content": f"№{i} {CYRILLIC}", "metadata": {"i": i}}
@@ -258,7 +277,7 @@ async def test_add_messages_bulk(store: ChatStore, user: str) -> None:
     assert len(await store.get_chat_messages(chat_id)) == 51  # nothing of the failed calls
 
 
-async def test_concurrent_writes(store: ChatStore, user: str) -> None:
+async def test_concurrent_writes(store: Store, user: str) -> None:
     chat_id = await store.create_chat("concurrent", user)
     ids = await asyncio.gather(*(store.add_message(chat_id, "user", f"m{i}") for i in range(20)))
     assert sorted(m["id"] for m in await store.get_chat_messages(chat_id)) == sorted(ids)
@@ -267,7 +286,7 @@ async def test_concurrent_writes(store: ChatStore, user: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Images
 # --------------------------------------------------------------------------------------------
-async def test_images_round_trip(store: ChatStore, user: str) -> None:
+async def test_images_round_trip(store: Store, user: str) -> None:
     chat_id = await store.create_chat("img", user)
     mid = await store.add_message(chat_id, "assistant", "Смотрите фрагмент")
     other = await store.add_message(chat_id, "assistant", "ещё")
@@ -292,7 +311,7 @@ async def test_images_round_trip(store: ChatStore, user: str) -> None:
     assert [i["id"] for i in await store.get_chat_images(chat_id)] == [image_id, second, third]
 
 
-async def test_image_errors(store: ChatStore, user: str) -> None:
+async def test_image_errors(store: Store, user: str) -> None:
     chat_id = await store.create_chat("img", user)
     other_chat = await store.create_chat("other", user)
     mid = await store.add_message(chat_id, "user", "x")
@@ -319,7 +338,7 @@ async def test_image_errors(store: ChatStore, user: str) -> None:
     assert await store.get_chat_images(chat_id) == []
 
 
-async def test_add_images_bulk(store: ChatStore, user: str) -> None:
+async def test_add_images_bulk(store: Store, user: str) -> None:
     chat_id = await store.create_chat("img", user)
     mids = [await store.add_message(chat_id, "assistant", f"m{i}") for i in range(3)]
     rows = [{"chat_id": chat_id, "message_id": mids[i % 3], "image_name": f"v{i}.png", "s3_path": f"k/{i}",
@@ -348,7 +367,7 @@ async def test_add_images_bulk(store: ChatStore, user: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Search results
 # --------------------------------------------------------------------------------------------
-async def test_search_results(store: ChatStore, user: str) -> None:
+async def test_search_results(store: Store, user: str) -> None:
     chat_id = await store.create_chat("search", user)
     m1 = await store.add_message(chat_id, "user", "Найди вентиляцию")
     m2 = await store.add_message(chat_id, "user", "И кровлю")
@@ -368,7 +387,7 @@ async def test_search_results(store: ChatStore, user: str) -> None:
     assert [r["id"] for r in await store.get_search_results(chat_id, message_id=m2)] == [r2]
 
 
-async def test_search_results_bulk_and_errors(store: ChatStore, user: str) -> None:
+async def test_search_results_bulk_and_errors(store: Store, user: str) -> None:
     chat_id = await store.create_chat("search", user)
     mid = await store.add_message(chat_id, "user", "q")
     rows = [{"chat_id": chat_id, "message_id": mid, "block_id": f"b{i}", "page_number": i, "block_text": f"т{i}",
@@ -395,7 +414,8 @@ async def test_search_results_bulk_and_errors(store: ChatStore, user: str) -> No
     with pytest.raises(NotFoundError):
         await store.get_search_results(chat_id, str(uuid.uuid4()))
     for bad in ({"page_number": "5"}, {"page_number": -2}, {"score": float("nan")}, {"score": "high"},
-                {"block_id": ""}, {"block_text": None}, {"coords_px": {1, 2}}, {"id": "nope"}):
+                {"block_id": ""}, {"block_text": None}, {"coords_px": {1, 2}}, {"id": "nope"},
+                {"document_id": " "}):
         with pytest.raises(InvalidInputError):
             await store.add_search_results_bulk([rows[0], {**rows[1], **bad}])
     assert len(await store.get_search_results(chat_id)) == 25  # failed calls stored nothing
@@ -407,7 +427,7 @@ async def test_search_results_bulk_and_errors(store: ChatStore, user: str) -> No
 # --------------------------------------------------------------------------------------------
 # History
 # --------------------------------------------------------------------------------------------
-def _count_selects(store: ChatStore) -> tuple[list[str], Any]:
+def _count_selects(store: Store) -> tuple[list[str], Any]:
     """Count SELECTs the store runs: SQLAlchemy events on PostgreSQL, SQLite's trace callback."""
     statements: list[str] = []
     engine = store.db.sync_engine
@@ -433,7 +453,7 @@ def _count_selects(store: ChatStore) -> tuple[list[str], Any]:
     return statements, undo
 
 
-async def _chat_of_size(store: ChatStore, user: str, n: int) -> str:
+async def _chat_of_size(store: Store, user: str, n: int) -> str:
     chat_id = await store.create_chat(f"size {n}", user)
     ids = await store.add_messages_bulk(chat_id, [{"role": "user", "content": f"m{i}"} for i in range(n)])
     await store.add_images_bulk([{"chat_id": chat_id, "message_id": m, "image_name": "a", "s3_path": "k",
@@ -443,7 +463,7 @@ async def _chat_of_size(store: ChatStore, user: str, n: int) -> str:
     return chat_id
 
 
-async def test_chat_history_structure_and_constant_queries(store: ChatStore, user: str) -> None:
+async def test_chat_history_structure_and_constant_queries(store: Store, user: str) -> None:
     counts = []
     for n in (3, 30, 300):
         chat_id = await _chat_of_size(store, user, n)
@@ -457,7 +477,7 @@ async def test_chat_history_structure_and_constant_queries(store: ChatStore, use
         assert len(history["messages"]) == n
         assert all(len(m["images"]) == 2 and len(m["search_results"]) == 1 for m in history["messages"])
         assert all(i["message_id"] == m["id"] for m in history["messages"] for i in m["images"])
-    assert counts[0] == counts[1] == counts[2] <= 4, counts
+    assert counts == [4, 4, 4], counts  # chat, messages, images, results: whatever the size
     newest = await store.get_chat_history(chat_id, limit=5)
     assert [m["content"] for m in newest["messages"]] == [f"m{i}" for i in range(295, 300)]
     assert all(len(m["images"]) == 2 for m in newest["messages"])
@@ -473,7 +493,7 @@ async def test_for_user_on_sqlite_is_plain_store(settings: Settings) -> None:
     await store.close()
 
 
-async def test_is_connected(store: ChatStore) -> None:
+async def test_is_connected(store: Store) -> None:
     assert store.is_connected() is True  # synchronous, called with the event loop running
 
 

@@ -216,6 +216,8 @@ class SeaweedServer:
             f"-s3.port={self.s3_port}", f"-master.port={self._ports['master']}",
             f"-volume.port={self._ports['volume']}", f"-filer.port={self._ports['filer']}",
             "-admin.ui=false", "-webdav=false",
+            # Fixed default ports (8181, 9101): parallel servers on one machine would collide.
+            "-s3.port.iceberg=0", "-s3.port.lance=0",
         ]
         log = open(self.dir / "weed.log", "ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -133,7 +133,10 @@ def check_config(ctx: DoctorContext) -> CheckResult:
             detail = f"{exc.params.get('name')}: {exc.params.get('detail')}"
             return CheckResult.fail(t("doctor.config.fail", detail=detail))
     s = ctx.settings
-    backend = "PostgreSQL" if s.database_url is not None else f"SQLite {s.sqlite_path}"
+    if not s.use_database:
+        backend = t("settings.no_database")
+    else:
+        backend = "PostgreSQL" if s.database_url is not None else f"SQLite {s.sqlite_path}"
     return CheckResult.ok_(t("doctor.config.ok", backend=backend, data_dir=s.data_dir))
 
 

@@ -4,6 +4,9 @@
   the asyncpg driver is added here. ``sslmode=`` is translated for asyncpg; Supabase's transaction
   pooler (port 6543 or ``?pgbouncer=true``) gets prepared-statement caching switched off.
 - Without ``DATABASE_URL`` the store is SQLite at ``settings.sqlite_path`` (foreign keys on, WAL).
+- ``USE_DATABASE=false``: nothing is kept after the process ends. The database is a SQLite file of
+  this process only (:func:`process_sqlite_path`, in a private temporary folder removed at exit);
+  ``DATABASE_URL`` is not used.
 - Connection failures become :class:`DatabaseUnavailableError` naming the host/port (or file) and
   what to check; the password never appears in messages or logs.
 - :meth:`Database.run` runs a synchronous function over a SQLAlchemy ``Connection`` in one
@@ -17,11 +20,16 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import json
 import logging
+import os
+import shutil
 import socket
 import sqlite3
+import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -58,6 +66,29 @@ _SET_USER_SQL = text(
 
 _SET_USER_PG = ("SELECT set_config('role', 'authenticated', true), "
                 "set_config('request.jwt.claims', $1, true)")
+
+
+_process_db: Path | None = None
+_process_db_lock = threading.Lock()
+
+
+def process_sqlite_path() -> Path:
+    """``USE_DATABASE=false``: the SQLite file of this process — every :class:`Database` of the
+    process shares it (a question's chat, documents and events stay consistent while it runs) —
+    in a private (0700) temporary folder that is removed when the process exits."""
+    global _process_db
+    with _process_db_lock:
+        if _process_db is None:
+            folder = Path(tempfile.mkdtemp(prefix="aizoomdoc-nodb-"))
+            owner = os.getpid()
+
+            def remove() -> None:
+                if os.getpid() == owner:  # not from a forked child that inherited the handler
+                    shutil.rmtree(folder, ignore_errors=True)
+
+            atexit.register(remove)
+            _process_db = folder / "aizoomdoc.db"
+        return _process_db
 
 
 def normalize_url(raw: str) -> URL:
@@ -112,13 +143,15 @@ class Database:
 
     def __init__(self, settings: Settings | None = None, url: str | None = None) -> None:
         self.settings = settings or get_settings()
-        raw = url if url is not None else self.settings.secret("database_url")
+        persistent = self.settings.use_database
+        raw = url if url is not None else self.settings.secret("database_url") if persistent else None
         self._pooler = False
         if raw:
             self.url = normalize_url(raw)
             self._pooler = _is_pooler(self.url, dict(make_url(raw.strip()).query))
         else:
-            self.url = URL.create("sqlite+aiosqlite", database=str(self.settings.sqlite_path))
+            path = self.settings.sqlite_path if persistent else process_sqlite_path()
+            self.url = URL.create("sqlite+aiosqlite", database=str(path))
         self.dialect: str = self.url.get_backend_name()
         self.target: str = describe_url(self.url)
         self._engine: AsyncEngine | None = None

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aizoomdoc.config import Settings
+from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.document_models import DocumentBlockRow, DocumentRow
 
@@ -115,21 +116,10 @@ def block_row_ids(document_id: str, block_ids: Iterable[str]) -> list[str]:
     return out
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    if isinstance(value, str) and value and "T" not in value:
-        value = value.replace(" ", "T", 1)
-        return value if value.endswith(("Z", "+00:00")) else value + "+00:00"
-    return value
-
-
 def _doc_dict(row: Any) -> dict[str, Any]:
     d = dict(row._mapping)
-    d["created_at"] = _iso(d.get("created_at"))
-    d["updated_at"] = _iso(d.get("updated_at"))
+    d["created_at"] = to_iso(d.get("created_at"))
+    d["updated_at"] = to_iso(d.get("updated_at"))
     return d
 
 

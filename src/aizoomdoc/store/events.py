@@ -42,6 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from aizoomdoc.errors import InvalidInputError, NotFoundError
+from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.models import GUID, NOW, Base, JSONType
 
@@ -79,16 +80,6 @@ class ApiTokenRow(Base):
 
 events = ChatEventRow.__table__
 tokens = ApiTokenRow.__table__
-
-
-def _iso(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
 
 
 async def _run(db: Database, fn: Callable[[Connection], T], user_id: str | None = None) -> T:
@@ -169,7 +160,7 @@ class ChatEventLog:
         p = {"chat_id": str(uuid.UUID(str(chat_id))), "after": int(after), "limit": int(limit)}
         rows = await _run(self.db, lambda conn: conn.execute(self._after, p).all(), self.user_id)
         return [{"id": int(r.seq), "question_id": r.question_id, "type": r.type, "data": r.data,
-                 "created_at": _iso(r.created_at)} for r in rows]
+                 "created_at": to_iso(r.created_at)} for r in rows]
 
     async def last_id(self, chat_id: str) -> int:
         p = {"chat_id": str(uuid.UUID(str(chat_id)))}
@@ -325,8 +316,8 @@ class ApiTokenStore:
         if user_id is not None:
             stmt = stmt.where(tokens.c.user_id == user_id)
         rows = await _run(self.db, lambda conn: conn.execute(stmt.order_by(tokens.c.created_at)).all())
-        return [{"id": str(r.id), "user_id": r.user_id, "name": r.name, "created_at": _iso(r.created_at),
-                 "last_used_at": _iso(r.last_used_at)} for r in rows]
+        return [{"id": str(r.id), "user_id": r.user_id, "name": r.name, "created_at": to_iso(r.created_at),
+                 "last_used_at": to_iso(r.last_used_at)} for r in rows]
 
     async def revoke(self, token_id: str) -> bool:
         try:

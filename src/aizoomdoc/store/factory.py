@@ -46,9 +46,11 @@ def cache_for(settings: Settings) -> ReadCache:
 
 
 def uses_postgres(settings: Settings) -> bool:
-    """Whether DATABASE_URL points at PostgreSQL."""
+    """Whether the database is PostgreSQL (DATABASE_URL points at one and USE_DATABASE is on)."""
     raw = settings.secret("database_url")
-    return bool(raw) and normalize_url(raw).get_backend_name() == "postgresql"
+    if not settings.use_database or not raw:
+        return False
+    return normalize_url(raw).get_backend_name() == "postgresql"
 
 
 def build_chat_store(settings: Settings) -> ChatStoreProtocol:

@@ -33,11 +33,11 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aizoomdoc.errors import DatabaseUnavailableError, describe_os_error
+from aizoomdoc.store.clock import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,6 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT
 );
 """
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _dumps(value: Any) -> str:
@@ -463,4 +459,4 @@ class ReadCache:
 
 
 __all__ = ["CACHE_FILE", "DB_QUEUE", "FILES_QUEUE", "JOURNAL_FILE", "Conflict", "ConflictRecord", "Counts",
-           "Entry", "Journal", "NewEntry", "ReadCache", "now_iso"]
+           "Entry", "Journal", "NewEntry", "ReadCache"]

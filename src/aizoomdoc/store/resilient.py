@@ -6,11 +6,13 @@
   flips offline and the write goes to the journal with its client-generated id and timestamp, so
   it is never lost and never duplicated (the replay is ``ON CONFLICT (id) DO NOTHING``).
 - Offline, the cloud is not touched at all: a background probe with exponential backoff
-  (``SYNC_PROBE_INITIAL`` … ``SYNC_PROBE_MAX`` seconds, jittered) checks it; when it answers the
-  journal is synced (:class:`~aizoomdoc.store.sync.Syncer`) and the store goes back online.
+  (:class:`~aizoomdoc.store.link.Link`) checks it; when it answers the journal is synced
+  (:class:`~aizoomdoc.store.sync.Syncer`) and the store goes back online.
 - Reads return the union of the cloud (when reachable; else the rows last seen, from the
   :class:`~aizoomdoc.store.journal.ReadCache`) and the journal, merged by id and ordered like the
-  cloud orders them.
+  cloud orders them (:mod:`aizoomdoc.store.overlay`).
+- Rows are validated and built by :mod:`aizoomdoc.store.rows`, exactly as the cloud store does;
+  journal payloads carry ISO timestamps (:func:`aizoomdoc.store.clock.to_iso`).
 - :meth:`ResilientChatStore.offline_state` tells the CLI/API/UI whether we are offline and what
   is pending.
 """
@@ -19,218 +21,46 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import DatabaseUnavailableError, NotFoundError
-from aizoomdoc.store.chats import (
-    ChatStore,
-    _choice,
-    _int,
-    _json,
-    _limit,
-    _required,
-    _rows_list,
-    _score,
-    _text,
-    _uuid,
-    utcnow,
-    validate_chat_fields,
-)
+from aizoomdoc.store import validate
+from aizoomdoc.store.chats import ChatStore
+from aizoomdoc.store.clock import stamps, to_iso, utcnow
+from aizoomdoc.store.database import Database
 from aizoomdoc.store.journal import DB_QUEUE, Entry, Journal, NewEntry, ReadCache
-from aizoomdoc.store.models import IMAGE_TYPES, MESSAGE_ROLES, SYNC_STATES
+from aizoomdoc.store.link import Link
+from aizoomdoc.store.overlay import ChatView, ordered, overlay, when
+from aizoomdoc.store.rows import (
+    IMAGE_COLUMNS,
+    MESSAGE_COLUMNS,
+    RESULT_COLUMNS,
+    as_dicts,
+    chat_row,
+    image_rows,
+    message_rows,
+    result_rows,
+)
+from aizoomdoc.store.sync import SyncReport, Syncer
+from aizoomdoc.store.validate import canonical_uuid, json_value, row_list
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-
-# ----------------------------------------------------------------------------------------------
-# Connectivity: online/offline with a background probe (no retry storm)
-# ----------------------------------------------------------------------------------------------
-class Link:
-    """The state of one cloud service. ``went_offline`` starts a probe with exponential backoff;
-    when ``check`` succeeds, ``on_back`` (a sync) runs and, if it reports success, the link is
-    online again. ``kick`` runs ``on_back`` in the background while online (pending entries)."""
-
-    def __init__(self, name: str, check: Callable[[], Awaitable[bool]], on_back: Callable[[], Awaitable[bool]],
-                 settings: Settings) -> None:
-        self.name = name
-        self._check = check
-        self._on_back = on_back
-        self.settings = settings
-        self.online = True
-        self.since: float | None = None
-        self.last_error: str | None = None
-        self.probes = 0
-        self._probe_task: asyncio.Task[None] | None = None
-        self._sync_task: asyncio.Task[None] | None = None
-        self._again = False
-
-    def went_offline(self, exc: BaseException) -> None:
-        self.last_error = getattr(exc, "key", type(exc).__name__)
-        if self.online:
-            self.online = False
-            self.since = time.time()
-            log.warning("%s unavailable (%s): working offline, writes go to the local journal",
-                        self.name, self.last_error)
-        self._start_probe()
-
-    def _start_probe(self) -> None:
-        if not self.settings.sync_auto:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._probe_task is None or self._probe_task.done() or self._probe_task.get_loop() is not loop:
-            self._probe_task = loop.create_task(self._probe(), name=f"aizoomdoc-{self.name}-probe")
-
-    async def _probe(self) -> None:
-        delay = self.settings.sync_probe_initial
-        while not self.online:
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            self.probes += 1
-            try:
-                ok = await self._check()
-            except Exception:  # noqa: BLE001 - a probe never raises
-                ok = False
-            if ok:
-                try:
-                    back = await self._on_back()
-                except Exception:  # noqa: BLE001
-                    log.warning("%s: sync after reconnect failed", self.name, exc_info=True)
-                    back = False
-                if back:
-                    self.online = True
-                    self.since = time.time()
-                    self.last_error = None
-                    log.info("%s reachable again: back online", self.name)
-                    return
-            delay = min(delay * 2, self.settings.sync_probe_max)
-
-    def kick(self) -> None:
-        """Sync in the background soon (online, with entries waiting)."""
-        if not self.settings.sync_auto or not self.online:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        if self._sync_task is not None and not self._sync_task.done() and self._sync_task.get_loop() is loop:
-            self._again = True
-            return
-        self._sync_task = loop.create_task(self._background_sync(), name=f"aizoomdoc-{self.name}-sync")
-
-    async def _background_sync(self) -> None:
-        while True:
-            self._again = False
-            try:
-                ok = await self._on_back()
-            except Exception:  # noqa: BLE001
-                log.warning("%s: background sync failed", self.name, exc_info=True)
-                ok = False
-            if not self.online:
-                return
-            if not ok:
-                await asyncio.sleep(self.settings.sync_interval)
-                self._again = True
-            if not self._again:
-                return
-
-    async def wait_idle(self, timeout: float | None = None) -> None:
-        """Wait for a running background sync/probe to finish (tests, shutdown)."""
-        tasks = [t for t in (self._sync_task, self._probe_task) if t is not None and not t.done()]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
-    async def aclose(self) -> None:
-        for task in (self._probe_task, self._sync_task):
-            if task is not None and not task.done():
-                try:
-                    if task.get_loop() is asyncio.get_running_loop():
-                        task.cancel()
-                        await asyncio.gather(task, return_exceptions=True)
-                except RuntimeError:
-                    pass
-        self._probe_task = self._sync_task = None
+def _iso_stamps(count: int) -> list[str]:
+    """``count`` consecutive timestamps from the clock as ISO text (journal payloads)."""
+    return [to_iso(s) for s in stamps(utcnow(count), count)]
 
 
-# ----------------------------------------------------------------------------------------------
-# Merging cloud rows with journal entries
-# ----------------------------------------------------------------------------------------------
-def _dt(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not value:
-        return datetime.min.replace(tzinfo=UTC)
-    dt = datetime.fromisoformat(str(value))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _later(a: Any, b: Any) -> Any:
-    return b if _dt(b) > _dt(a) else a
-
-
-@dataclass(slots=True)
-class _ChatView:
-    chat: dict[str, Any] | None
-    deleted: bool
-    messages: dict[str, dict[str, Any]]
-    images: dict[str, dict[str, Any]]
-    results: dict[str, dict[str, Any]]
-
-
-def _overlay(chat: dict[str, Any] | None, msgs: Iterable[dict[str, Any]], imgs: Iterable[dict[str, Any]],
-             ress: Iterable[dict[str, Any]], entries: Sequence[Entry]) -> _ChatView:
-    """The chat as the cloud had it with the journal's pending entries applied in order."""
-    view = _ChatView(dict(chat) if chat else None, False, {m["id"]: dict(m) for m in msgs},
-                     {i["id"]: dict(i) for i in imgs}, {r["id"]: dict(r) for r in ress})
-    for e in entries:
-        p = e.payload
-        if e.op == "create_chat":
-            if view.chat is None:
-                view.chat = dict(p)
-            view.deleted = False
-        elif e.op == "update_chat":
-            if view.chat is not None:
-                view.chat.update(p.get("fields") or {})
-                view.chat["updated_at"] = _later(view.chat.get("updated_at"), p["updated_at"])
-        elif e.op == "delete_chat":
-            view.chat, view.deleted = None, True
-            view.messages.clear()
-            view.images.clear()
-            view.results.clear()
-        elif e.op == "add_message":
-            view.messages.setdefault(p["id"], dict(p))
-            if view.chat is not None:
-                view.chat["updated_at"] = _later(view.chat.get("updated_at"), p["created_at"])
-        elif e.op == "add_image":
-            view.images.setdefault(p["id"], dict(p))
-        elif e.op == "add_result":
-            view.results.setdefault(p["id"], dict(p))
-    return view
-
-
-def _sorted(rows: Iterable[dict[str, Any]], ts: str) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda r: (_dt(r.get(ts)), str(r["id"])))
-
-
-# ----------------------------------------------------------------------------------------------
-# The store
-# ----------------------------------------------------------------------------------------------
 class _Shared:
     """What every per-user view of one resilient store shares."""
 
     def __init__(self, settings: Settings, cloud: ChatStore, journal: Journal, cache: ReadCache | None) -> None:
-        from aizoomdoc.store.sync import Syncer
-
         self.settings = settings
         self.root_cloud = cloud
         self.journal = journal
@@ -274,11 +104,11 @@ class ResilientChatStore:
 
     def for_user(self, user_id: str) -> ResilientChatStore:
         return ResilientChatStore(self.cloud.for_user(user_id), self.journal, cache=self.cache,
-                                  user_id=_text(user_id, "user_id"), _shared=self._shared)
+                                  user_id=validate.text(user_id, "user_id"), _shared=self._shared)
 
     # --- state --------------------------------------------------------------------------------
     @property
-    def db(self) -> Any:
+    def db(self) -> Database:
         """The cloud database (shared with other services of the process, e.g. documents)."""
         return self.cloud.db
 
@@ -287,7 +117,7 @@ class ResilientChatStore:
         return self._shared.link
 
     @property
-    def syncer(self) -> Any:
+    def syncer(self) -> Syncer:
         return self._shared.syncer
 
     @property
@@ -304,7 +134,7 @@ class ResilientChatStore:
         counts = self.journal.counts()
         return {
             "database": "online" if self.link.online else "offline",
-            "since": datetime.fromtimestamp(self.link.since, UTC).isoformat() if self.link.since else None,
+            "since": to_iso(datetime.fromtimestamp(self.link.since, UTC)) if self.link.since else None,
             "last_error": self.link.last_error,
             "pending": counts.db,
             "pending_files": counts.files,
@@ -312,12 +142,11 @@ class ResilientChatStore:
             "notices": counts.notices,
         }
 
-    async def sync(self, progress: Callable[[Any], Any] | None = None) -> Any:
+    async def sync(self, progress: Callable[[Any], Any] | None = None) -> SyncReport:
         """Sync now (on demand); returns the :class:`~aizoomdoc.store.sync.SyncReport`."""
         report = await self.syncer.run(progress, wait=True)
-        if report.db_error is None and not self.link.online:
-            self.link.online = True
-            self.link.last_error = None
+        if report.db_error is None:
+            self.link.mark_online()
         return report
 
     async def wait_synced(self, timeout: float = 30.0) -> bool:
@@ -383,18 +212,7 @@ class ResilientChatStore:
     async def create_chat(self, title: str, user_id: str, description: str | None = None,
                           document_path: str | None = None, metadata: Any = None, *,
                           id: str | None = None) -> str:
-        now = utcnow().isoformat()
-        row = {
-            "id": _uuid(id, "id") if id is not None else str(uuid.uuid4()),
-            "user_id": _text(user_id, "user_id"),
-            "title": _text(title, "title"),
-            "description": _text(description, "description", required=False, allow_empty=True),
-            "document_path": _text(document_path, "document_path", required=False, allow_empty=True),
-            "is_archived": False,
-            "metadata": _json(metadata, "metadata"),
-            "created_at": now,
-            "updated_at": now,
-        }
+        row = chat_row(title, user_id, description, document_path, metadata, id, to_iso(utcnow()))
         chat_id = row["id"]
 
         async def call() -> str:
@@ -416,16 +234,16 @@ class ResilientChatStore:
         return False, self.cache.get("chat", chat_id) if self.cache is not None else None
 
     async def get_chat(self, chat_id: str) -> dict[str, Any] | None:
-        chat_id = _uuid(chat_id, "chat_id")
+        chat_id = canonical_uuid(chat_id, "chat_id")
         _online, chat = await self._cloud_chat(chat_id)
         entries = self.journal.pending_for_chat(chat_id)
         if not entries:
             return chat
-        return _overlay(chat, (), (), (), entries).chat
+        return overlay(chat, (), (), (), entries).chat
 
     async def get_chats(self, user_id: str, limit: int = 50, include_archived: bool = False) -> list[dict[str, Any]]:
-        user_id = _text(user_id, "user_id")  # type: ignore[assignment]
-        limit = _limit(limit, optional=False)  # type: ignore[assignment]
+        user_id = validate.text(user_id, "user_id")  # type: ignore[assignment]
+        limit = validate.limit(limit, optional=False)  # type: ignore[assignment]
         online, rows = await self._cloud(lambda: self.cloud.get_chats(user_id, limit=limit, include_archived=True))
         if online:
             self._remember("chat", rows or [])
@@ -440,19 +258,19 @@ class ResilientChatStore:
             chat = by_id.get(chat_id)
             if chat is None and entries[0].op != "create_chat" and self.cache is not None:
                 chat = self.cache.get("chat", chat_id)
-            view = _overlay(chat, (), (), (), entries)
+            view = overlay(chat, (), (), (), entries)
             if view.chat is None:
                 by_id.pop(chat_id, None)
             elif view.chat.get("user_id") == user_id:
                 by_id[chat_id] = view.chat
         out = [c for c in by_id.values() if include_archived or not c.get("is_archived")]
-        out.sort(key=lambda c: (_dt(c.get("updated_at")), str(c["id"])), reverse=True)
+        out.sort(key=lambda c: (when(c.get("updated_at")), str(c["id"])), reverse=True)
         return out[:limit]
 
     async def update_chat(self, chat_id: str, **fields: Any) -> dict[str, Any]:
-        chat_id = _uuid(chat_id, "chat_id")
-        clean = validate_chat_fields(fields)
-        payload = {"id": chat_id, "fields": clean, "updated_at": utcnow().isoformat()}
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        clean = validate.chat_fields(fields)
+        payload = {"id": chat_id, "fields": clean, "updated_at": to_iso(utcnow())}
         done, row = await self._write(chat_id, [self._entry("update_chat", payload, chat_id)],
                                       lambda: self.cloud.update_chat(chat_id, **clean))
         if done and row is not None:
@@ -468,8 +286,8 @@ class ResilientChatStore:
         return True
 
     async def delete_chat(self, chat_id: str) -> bool:
-        chat_id = _uuid(chat_id, "chat_id")
-        done, _ = await self._write(chat_id, [self._entry("delete_chat", {"id": chat_id}, chat_id)],
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        await self._write(chat_id, [self._entry("delete_chat", {"id": chat_id}, chat_id)],
                                     lambda: self.cloud.delete_chat(chat_id))
         if self.cache is not None:
             self.cache.drop_chat(chat_id)
@@ -478,24 +296,12 @@ class ResilientChatStore:
     # ==========================================================================================
     # Messages
     # ==========================================================================================
-    @staticmethod
-    def _message_row(chat_id: str, role: Any, content: Any, message_type: Any, model: Any, metadata: Any,
-                     id_: Any, created_at: datetime) -> dict[str, Any]:
-        return {
-            "id": _uuid(id_, "id") if id_ is not None else str(uuid.uuid4()),
-            "chat_id": chat_id,
-            "role": _choice(role, MESSAGE_ROLES, "store.bad_role"),
-            "content": _text(content, "content"),
-            "message_type": _text(message_type, "message_type"),
-            "model": _text(model, "model", required=False, allow_empty=True),
-            "metadata": _json(metadata, "metadata"),
-            "created_at": created_at.isoformat(),
-        }
-
     async def add_message(self, chat_id: str, role: str, content: str, message_type: str = "text",
                           model: str | None = None, metadata: Any = None, *, id: str | None = None) -> str:
-        chat_id = _uuid(chat_id, "chat_id")
-        row = self._message_row(chat_id, role, content, message_type, model, metadata, id, utcnow())
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        [row] = as_dicts(MESSAGE_COLUMNS, message_rows(chat_id, [{
+            "id": id, "role": role, "content": content, "message_type": message_type, "model": model,
+            "metadata": metadata}], _iso_stamps(1), json_value))
 
         async def call() -> str:
             return await self.cloud.add_message(chat_id, row["role"], row["content"], row["message_type"],
@@ -506,15 +312,11 @@ class ResilientChatStore:
         return row["id"]
 
     async def add_messages_bulk(self, chat_id: str, messages: Sequence[Mapping[str, Any]]) -> list[str]:
-        chat_id = _uuid(chat_id, "chat_id")
-        items = _rows_list(messages)
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        items = row_list(messages)
         if not items:
             return []
-        start = utcnow(len(items))
-        rows = [self._message_row(chat_id, _required(m, i, "role"), _required(m, i, "content"),
-                                  m.get("message_type", "text"), m.get("model"), m.get("metadata"), m.get("id"),
-                                  start + timedelta(microseconds=i))
-                for i, m in enumerate(items)]
+        rows = as_dicts(MESSAGE_COLUMNS, message_rows(chat_id, items, _iso_stamps(len(items)), json_value))
         cloud_rows = [{k: r[k] for k in ("id", "role", "content", "message_type", "model", "metadata")} for r in rows]
         await self._write(chat_id, [self._entry("add_message", r, chat_id) for r in rows],
                           lambda: self.cloud.add_messages_bulk(chat_id, cloud_rows))
@@ -558,9 +360,9 @@ class ResilientChatStore:
             elif state[0] == "pending":
                 img["sync_state"] = "pending"
 
-    async def _view(self, chat_id: str, limit: int | None) -> _ChatView:
+    async def _view(self, chat_id: str, limit: int | None) -> ChatView:
         chat, msgs, imgs, ress = await self._history_parts(chat_id, limit)
-        view = _overlay(chat, msgs, imgs, ress, self.journal.pending_for_chat(chat_id))
+        view = overlay(chat, msgs, imgs, ress, self.journal.pending_for_chat(chat_id))
         if view.chat is None:
             if view.messages and not view.deleted:
                 # Messages journalled for a chat this device has never seen (no cache): show them.
@@ -570,8 +372,8 @@ class ResilientChatStore:
         return view
 
     async def get_chat_messages(self, chat_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        chat_id = _uuid(chat_id, "chat_id")
-        limit = _limit(limit, optional=True)
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        limit = validate.limit(limit, optional=True)
         online, rows = None, None
         entries = self.journal.pending_for_chat(chat_id)
         if not entries and self.link.online:
@@ -580,34 +382,12 @@ class ResilientChatStore:
                 self._remember("message", rows or [])
                 return rows or []
         view = await self._view(chat_id, limit)
-        out = _sorted(view.messages.values(), "created_at")
+        out = ordered(view.messages.values(), "created_at")
         return out[-limit:] if limit else out
 
     # ==========================================================================================
     # Images
     # ==========================================================================================
-    def _image_row(self, row: Mapping[str, Any], uploaded_at: datetime) -> dict[str, Any]:
-        return {
-            "id": _uuid(row["id"], "id") if row.get("id") is not None else str(uuid.uuid4()),
-            "chat_id": _uuid(row.get("chat_id"), "chat_id"),
-            "message_id": _uuid(row.get("message_id"), "message_id"),
-            "image_name": _text(row.get("image_name"), "image_name"),
-            "s3_path": _text(row.get("s3_path"), "s3_path"),
-            "s3_url": _text(row.get("s3_url"), "s3_url", required=False, allow_empty=True),
-            "image_type": _choice(row.get("image_type", "viewport"), IMAGE_TYPES, "store.bad_image_type"),
-            "description": _text(row.get("description"), "description", required=False, allow_empty=True),
-            "width": _int(row.get("width"), "width"),
-            "height": _int(row.get("height"), "height"),
-            "file_size": _int(row.get("file_size"), "file_size"),
-            "page_number": _int(row.get("page_number"), "page_number"),
-            "coords_norm": _json(row.get("coords_norm"), "coords_norm"),
-            "uploaded_at": uploaded_at.isoformat(),
-            "sync_state": _choice(row.get("sync_state", "synced"), SYNC_STATES, "store.bad_sync_state"),
-        }
-
-    _IMAGE_ARGS = ("image_name", "s3_path", "s3_url", "image_type", "description", "width", "height",
-                   "file_size", "page_number", "coords_norm")
-
     async def _write_images(self, rows: list[dict[str, Any]]) -> None:
         # Files kept locally: the record says so; files uploaded since: the record gets the S3 URL.
         self._fix_urls(rows)
@@ -635,30 +415,25 @@ class ResilientChatStore:
                                    height: int | None = None, file_size: int | None = None,
                                    page_number: int | None = None, coords_norm: Any = None, *,
                                    id: str | None = None, sync_state: str = "synced") -> str:
-        row = self._image_row({
+        [row] = as_dicts(IMAGE_COLUMNS, image_rows([{
             "id": id, "chat_id": chat_id, "message_id": message_id, "image_name": image_name,
             "s3_path": s3_path, "s3_url": s3_url, "image_type": image_type, "description": description,
             "width": width, "height": height, "file_size": file_size, "page_number": page_number,
             "coords_norm": coords_norm, "sync_state": sync_state,
-        }, utcnow())
+        }], _iso_stamps(1), json_value))
         await self._write_images([row])
         return row["id"]
 
     async def add_images_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
-        items = _rows_list(rows)
+        items = row_list(rows)
         if not items:
             return []
-        start = utcnow(len(items))
-        out = []
-        for i, r in enumerate(items):
-            for f in ("chat_id", "message_id", "image_name", "s3_path"):
-                _required(r, i, f)
-            out.append(self._image_row(r, start + timedelta(microseconds=i)))
+        out = as_dicts(IMAGE_COLUMNS, image_rows(items, _iso_stamps(len(items)), json_value))
         await self._write_images(out)
         return [r["id"] for r in out]
 
     async def get_message_images(self, message_id: str) -> list[dict[str, Any]]:
-        message_id = _uuid(message_id, "message_id")
+        message_id = canonical_uuid(message_id, "message_id")
         online, rows = await self._cloud(lambda: self.cloud.get_message_images(message_id))
         chat_id = None
         if online and rows:
@@ -673,7 +448,7 @@ class ResilientChatStore:
         view = await self._view(chat_id, None)
         out = [i for i in view.images.values() if i["message_id"] == message_id]
         self._fix_urls(out)
-        return _sorted(out, "uploaded_at")
+        return ordered(out, "uploaded_at")
 
     def _journal_chat_of(self, message_id: str) -> str | None:
         for e in self.journal.pending_chat_ops():
@@ -682,34 +457,15 @@ class ResilientChatStore:
         return None
 
     async def get_chat_images(self, chat_id: str) -> list[dict[str, Any]]:
-        chat_id = _uuid(chat_id, "chat_id")
+        chat_id = canonical_uuid(chat_id, "chat_id")
         view = await self._view(chat_id, None)
         out = list(view.images.values())
         self._fix_urls(out)
-        return _sorted(out, "uploaded_at")
+        return ordered(out, "uploaded_at")
 
     # ==========================================================================================
     # Search results
     # ==========================================================================================
-    @staticmethod
-    def _result_row(row: Mapping[str, Any], created_at: datetime) -> dict[str, Any]:
-        def s(v: Any) -> Any:
-            return str(v) if isinstance(v, (int, uuid.UUID)) and not isinstance(v, bool) else v
-
-        return {
-            "id": _uuid(row["id"], "id") if row.get("id") is not None else str(uuid.uuid4()),
-            "chat_id": _uuid(row.get("chat_id"), "chat_id"),
-            "message_id": _uuid(row.get("message_id"), "message_id"),
-            "document_id": _text(s(row.get("document_id")), "document_id", required=False),
-            "block_id": _text(s(row.get("block_id")), "block_id"),
-            "page_number": _int(row.get("page_number"), "page_number"),
-            "block_text": _text(row.get("block_text", ""), "block_text", allow_empty=True),
-            "coords_norm": _json(row.get("coords_norm"), "coords_norm"),
-            "coords_px": _json(row.get("coords_px"), "coords_px"),
-            "score": _score(row.get("score")),
-            "created_at": created_at.isoformat(),
-        }
-
     async def _write_results(self, rows: list[dict[str, Any]]) -> None:
         by_chat: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
@@ -724,44 +480,39 @@ class ResilientChatStore:
                                 block_text: str, coords_norm: Any, coords_px: Any,
                                 document_id: str | None = None, score: float | None = None, *,
                                 id: str | None = None) -> str:
-        row = self._result_row({
+        [row] = as_dicts(RESULT_COLUMNS, result_rows([{
             "id": id, "chat_id": chat_id, "message_id": message_id, "block_id": block_id,
             "page_number": page_number, "block_text": block_text, "coords_norm": coords_norm,
             "coords_px": coords_px, "document_id": document_id, "score": score,
-        }, utcnow())
+        }], _iso_stamps(1), json_value))
         await self._write_results([row])
         return row["id"]
 
     async def add_search_results_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
-        items = _rows_list(rows)
+        items = row_list(rows)
         if not items:
             return []
-        start = utcnow(len(items))
-        out = []
-        for i, r in enumerate(items):
-            for f in ("chat_id", "message_id", "block_id"):
-                _required(r, i, f)
-            out.append(self._result_row(r, start + timedelta(microseconds=i)))
+        out = as_dicts(RESULT_COLUMNS, result_rows(items, _iso_stamps(len(items)), json_value))
         await self._write_results(out)
         return [r["id"] for r in out]
 
     async def get_search_results(self, chat_id: str, message_id: str | None = None) -> list[dict[str, Any]]:
-        chat_id = _uuid(chat_id, "chat_id")
-        mid = None if message_id is None else _uuid(message_id, "message_id")
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        mid = None if message_id is None else canonical_uuid(message_id, "message_id")
         view = await self._view(chat_id, None)
         out = [r for r in view.results.values() if mid is None or r["message_id"] == mid]
         if mid is not None and not out and mid not in view.messages:
             raise NotFoundError("store.message_not_found", chat_id=chat_id, message_id=mid)
-        return _sorted(out, "created_at")
+        return ordered(out, "created_at")
 
     # ==========================================================================================
     # A whole chat
     # ==========================================================================================
     async def get_chat_history(self, chat_id: str, limit: int | None = None) -> dict[str, Any]:
-        chat_id = _uuid(chat_id, "chat_id")
-        limit = _limit(limit, optional=True)
+        chat_id = canonical_uuid(chat_id, "chat_id")
+        limit = validate.limit(limit, optional=True)
         view = await self._view(chat_id, limit)
-        msgs = _sorted(view.messages.values(), "created_at")
+        msgs = ordered(view.messages.values(), "created_at")
         if limit:
             msgs = msgs[-limit:]
         by_id: dict[str, dict[str, Any]] = {}
@@ -771,13 +522,13 @@ class ResilientChatStore:
             by_id[m["id"]] = m
         imgs = list(view.images.values())
         self._fix_urls(imgs)
-        for img in _sorted(imgs, "uploaded_at"):
+        for img in ordered(imgs, "uploaded_at"):
             if img["message_id"] in by_id:
                 by_id[img["message_id"]]["images"].append(img)
-        for res in _sorted(view.results.values(), "created_at"):
+        for res in ordered(view.results.values(), "created_at"):
             if res["message_id"] in by_id:
                 by_id[res["message_id"]]["search_results"].append(res)
         return {"chat": view.chat, "messages": list(by_id.values())}
 
 
-__all__ = ["Link", "ResilientChatStore"]
+__all__ = ["ResilientChatStore"]

@@ -42,7 +42,8 @@ from sqlalchemy.engine import Connection
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError, StorageUnavailableError
 from aizoomdoc.store.database import Database
-from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry, now_iso
+from aizoomdoc.store.clock import now_iso, parse_utc, to_iso
+from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry
 from aizoomdoc.store.models import GUID, Chat, ChatImage, ChatMessage, SearchResult
 
 log = logging.getLogger(__name__)
@@ -95,19 +96,13 @@ class SyncReport:
         }
 
 
-def _ts(value: Any) -> Any:
-    if isinstance(value, str):
-        dt = datetime.fromisoformat(value)
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return value
-
-
 def _row(payload: dict[str, Any], table: Table) -> dict[str, Any]:
+    """The columns of ``table`` found in a journal payload, timestamps as datetimes."""
     out = {}
     for c in table.c:
         if c.name in payload:
             v = payload[c.name]
-            out[c.name] = _ts(v) if c.name in _TS_FIELDS else v
+            out[c.name] = parse_utc(v) if c.name in _TS_FIELDS and v is not None else v
     return out
 
 
@@ -130,7 +125,8 @@ class _Replayer:
         """Apply ``entries`` in order on ``conn`` (one transaction); returns the applied seqs and the
         conflicts (entries not applied, or applied with a notice)."""
         chat_ids = list({e.chat_id for e in entries if e.chat_id})
-        chat_state: dict[str, bool | None] = dict.fromkeys(chat_ids)  # None: missing; else is_archived
+        # None (or absent): no such chat; else whether it is archived. Keys may be None (no chat_id).
+        chat_state: dict[str | None, bool | None] = dict.fromkeys(chat_ids)
         for i in range(0, len(chat_ids), 500):
             for cid, archived in conn.execute(
                     select(chats.c.id, chats.c.is_archived).where(chats.c.id.in_(chat_ids[i:i + 500]))).all():
@@ -174,17 +170,17 @@ class _Replayer:
                     continue
                 flush()
                 fields = {k: v for k, v in (p.get("fields") or {}).items() if k in _CHAT_FIELDS}
-                ts = _ts(p["updated_at"])
+                ts = parse_utc(p["updated_at"])
                 values: dict[str, Any] = dict(fields)
                 values["updated_at"] = case((chats.c.updated_at < ts, ts), else_=chats.c.updated_at)
                 conn.execute(update(chats).where(chats.c.id == cid).values(**values))
                 if "is_archived" in fields:
-                    chat_state[cid] = bool(fields["is_archived"])  # type: ignore[index]
+                    chat_state[cid] = bool(fields["is_archived"])
                 done.append(e.seq)
             elif op == "delete_chat":
                 flush()
                 conn.execute(self.delete_chat, {"b_chat_id": cid})
-                chat_state[cid] = None  # type: ignore[index]
+                chat_state[cid] = None
                 done.append(e.seq)
             elif op == "add_message":
                 archived = chat_state.get(cid)
@@ -474,7 +470,7 @@ class Syncer:
         for key in self.journal.uploaded_file_keys():
             if self.local.path_for(key).exists():
                 self._remove_local(key)
-        cutoff = (datetime.now(UTC) - timedelta(days=7)).isoformat()
+        cutoff = to_iso(datetime.now(UTC) - timedelta(days=7))
         self.journal.prune_uploaded(cutoff)
 
     async def _file_op(self, e: Entry, report: SyncReport) -> None:

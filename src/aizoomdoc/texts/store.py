@@ -76,7 +76,10 @@ TEXTS: dict[str, str] = {
     "doctor.config.ok": "Настройки прочитаны (база: {backend}, данные: {data_dir})",
     "doctor.config.fail": "Настройки не прочитаны: {detail}. Исправьте .env или переменные окружения (см. env.example).",
     "doctor.db.ok": "База данных доступна: {target}",
-    "doctor.db.disabled": "База данных отключена (USE_DATABASE=false): история сохраняться не будет.",
+    "doctor.db.disabled": (
+        "База данных отключена (USE_DATABASE=false): чаты и документы хранятся, только пока работает "
+        "программа, и удаляются при выходе."
+    ),
     "doctor.migrations.ok": "Схема базы на последней версии ({revision})",
     "doctor.migrations.none": "База не инициализирована. Выполните «aizoomdoc db upgrade».",
     "doctor.migrations.sqlite_new": (

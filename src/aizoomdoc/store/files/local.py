@@ -28,7 +28,7 @@ from typing import Any
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import NotFoundError, StorageError, describe_os_error
 from aizoomdoc.store.files.base import FileMetadata, FileStorage, PathLike, guess_content_type
-from aizoomdoc.store.files.paths import validate_key, validate_prefix
+from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
 from aizoomdoc.store.files.signing import UrlSigner, check_expires_in, load_or_create_secret
 
 log = logging.getLogger(__name__)
@@ -275,20 +275,16 @@ class LocalFileStorage(FileStorage):
         await asyncio.to_thread(self._delete_sync, key)
 
     async def delete_prefix(self, prefix: str) -> int:
-        from aizoomdoc.errors import InvalidInputError
-
-        if not prefix or not prefix.strip("/"):
-            raise InvalidInputError("files.bad_prefix")
-        folder_prefix = validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
+        folder = folder_prefix(prefix)
 
         def delete_all() -> int:
             count = 0
-            for key in self._list_sync(folder_prefix):
+            for key in self._list_sync(folder):
                 count += self._delete_sync(key)
             return count
 
         count = await asyncio.to_thread(delete_all)
-        log.info("deleted %d files under %s", count, folder_prefix)
+        log.info("deleted %d files under %s", count, folder)
         return count
 
     async def init(self) -> bool:

@@ -152,6 +152,14 @@ def validate_prefix(prefix: str | None) -> str:
     return prefix
 
 
+def folder_prefix(prefix: object) -> str:
+    """The folder ``delete_prefix`` empties: ``chats/{id}`` or ``chats/{id}/`` -> ``chats/{id}/``.
+    An empty prefix (``""``, ``"/"``: everything) is refused, the same way by every backend."""
+    if not isinstance(prefix, str) or not prefix.strip("/"):
+        raise InvalidInputError("files.bad_prefix")
+    return validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
+
+
 def _reason(name: str) -> str:
     from aizoomdoc.texts import t
 

@@ -22,8 +22,11 @@ from aizoomdoc.config import Settings
 from aizoomdoc.errors import StorageUnavailableError
 from aizoomdoc.store.files.base import FileMetadata, FileStorage, PathLike
 from aizoomdoc.store.files.local import LocalFileStorage
-from aizoomdoc.store.files.paths import validate_key, validate_prefix
+from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
+from aizoomdoc.store.files.s3 import S3FileStorage
 from aizoomdoc.store.journal import FILES_QUEUE, Journal, NewEntry
+from aizoomdoc.store.link import Link
+from aizoomdoc.store.sync import SyncReport, Syncer
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +39,10 @@ class ResilientFileStorage(FileStorage):
     def __init__(self, settings: Settings, *, s3: FileStorage | None = None, local: LocalFileStorage | None = None,
                  journal: Journal | None = None) -> None:
         super().__init__(settings)
-        if s3 is None:
-            from aizoomdoc.store.files.s3 import S3FileStorage
-
-            s3 = S3FileStorage(settings)
-        self.s3 = s3
+        self.s3 = s3 if s3 is not None else S3FileStorage(settings)
         self.local = local or LocalFileStorage(settings)
+        self._own_journal = journal is None
         self.journal = journal or Journal.for_data_dir(settings.data_dir)
-        from aizoomdoc.store.resilient import Link
-        from aizoomdoc.store.sync import Syncer
-
         self.syncer = Syncer(settings, self.journal, s3=self.s3, local=self.local)
         self.link = Link("s3", self._check, self._sync, settings)
         self._started = False
@@ -72,10 +69,10 @@ class ResilientFileStorage(FileStorage):
             return False
         return not report.busy
 
-    async def sync(self, progress: Any = None) -> Any:
+    async def sync(self, progress: Any = None) -> SyncReport:
         report = await self.syncer.run(progress, wait=True)
         if report.files_error is None:
-            self.link.online = True
+            self.link.mark_online()
         return report
 
     def _start(self) -> None:
@@ -172,10 +169,11 @@ class ResilientFileStorage(FileStorage):
         await self._remote_op("delete_file", {"key": key}, lambda: self.s3.delete_file(key))
 
     async def delete_prefix(self, prefix: str) -> int:
-        local_keys = self.journal.pending_file_keys(validate_prefix(prefix if prefix.endswith("/") else prefix + "/"))
+        folder = folder_prefix(prefix)
+        local_keys = self.journal.pending_file_keys(folder)
         await asyncio.to_thread(self.journal.forget_files, local_keys)
-        count = await self.local.delete_prefix(prefix)
-        remote = await self._remote_op("delete_prefix", {"prefix": prefix}, lambda: self.s3.delete_prefix(prefix))
+        count = await self.local.delete_prefix(folder)
+        remote = await self._remote_op("delete_prefix", {"prefix": folder}, lambda: self.s3.delete_prefix(folder))
         return count + (remote or 0)
 
     async def _remote_op(self, op: str, payload: dict[str, Any], call: Any) -> Any:
@@ -200,6 +198,8 @@ class ResilientFileStorage(FileStorage):
         await self.syncer.aclose()
         await self.s3.aclose()
         await self.local.aclose()
+        if self._own_journal:
+            self.journal.close()
 
     async def _fetch_signed(self, url: str) -> tuple[int, bytes]:
         if url.startswith(self.settings.public_base_url.rstrip("/") + "/files/"):

@@ -12,7 +12,9 @@ Configuration (all from :class:`~aizoomdoc.config.Settings`):
 * ``S3_CONNECT_TIMEOUT`` / ``S3_READ_TIMEOUT`` / ``S3_MAX_ATTEMPTS`` make an unreachable endpoint
   fail in seconds.
 * One aiobotocore client per event loop, created on first use and reused (creating a client per
-  call costs tens of milliseconds); :meth:`S3FileStorage.aclose` releases it.
+  call costs tens of milliseconds); :meth:`S3FileStorage.aclose` releases it. A client nobody
+  closed (the seed facade's callers never call ``aclose``) is closed when ``asyncio.run`` shuts
+  its loop down, so no «Unclosed client session / connector» is printed at exit.
 * Files above ``S3_MULTIPART_THRESHOLD_MB`` go up as a multipart upload of
   ``S3_MULTIPART_CHUNK_MB`` parts, ``S3_MAX_CONCURRENCY`` parts at a time (aborted on failure).
 * ``get_signed_url`` presigns with a synchronous botocore client built once — pure computation, no
@@ -35,6 +37,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -57,7 +60,6 @@ from aizoomdoc.config import Settings
 from aizoomdoc.errors import (
     AizoomdocError,
     ConfigError,
-    InvalidInputError,
     NotFoundError,
     StorageError,
     StorageUnavailableError,
@@ -69,7 +71,7 @@ from aizoomdoc.store.files.base import (
     decode_metadata_value,
     encode_metadata_value,
 )
-from aizoomdoc.store.files.paths import validate_key, validate_prefix
+from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
 from aizoomdoc.store.files.signing import check_expires_in
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,7 @@ class S3FileStorage(FileStorage):
         self._client: Any = None
         self._client_cm: Any = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._loop_guard: Any = None
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -213,7 +216,19 @@ class S3FileStorage(FileStorage):
             client = await cm.__aenter__()
             client.meta.events.register("before-call.s3.DeleteObjects", _add_content_md5)
             self._client_cm, self._client, self._client_loop = cm, client, loop
+            self._loop_guard = self._closed_with_loop(cm)
+            await self._loop_guard.__anext__()
             return client
+
+    async def _closed_with_loop(self, cm: Any) -> AsyncIterator[None]:
+        """Suspended for as long as the client lives. The loop finalises its async generators
+        before it closes (``asyncio.run`` does, via ``shutdown_asyncgens``), and then this closes a
+        client its owner never closed, while the loop still runs."""
+        try:
+            yield
+        finally:
+            if self._client_cm is cm:
+                await self.aclose()
 
     def _sync(self) -> Any:
         """A synchronous botocore client (presigning and quick checks), built once."""
@@ -233,13 +248,15 @@ class S3FileStorage(FileStorage):
         return self._sync_client
 
     async def aclose(self) -> None:
-        cm, loop = self._client_cm, self._client_loop
-        self._client = self._client_cm = self._client_loop = None
+        cm, loop, guard = self._client_cm, self._client_loop, self._loop_guard
+        self._client = self._client_cm = self._client_loop = self._loop_guard = None
         if cm is not None and loop is asyncio.get_running_loop():
             try:
                 await cm.__aexit__(None, None, None)
             except Exception:  # noqa: BLE001 - closing is best effort
                 log.debug("closing the S3 client failed", exc_info=True)
+            if guard is not None and not guard.ag_running:  # (it runs when it called us)
+                await guard.aclose()
         if self._sync_client is not None:
             self._sync_client.close()
             self._sync_client = None
@@ -445,9 +462,7 @@ class S3FileStorage(FileStorage):
             pass
 
     async def delete_prefix(self, prefix: str) -> int:
-        if not prefix or not prefix.strip("/"):
-            raise InvalidInputError("files.bad_prefix")
-        folder = validate_prefix(prefix if prefix.endswith("/") else prefix + "/")
+        folder = folder_prefix(prefix)
         keys = await self.list_files(folder)
         deleted = 0
         for start in range(0, len(keys), DELETE_BATCH):
