@@ -17,6 +17,8 @@ from aizoomdoc.texts import MissingTextError, t
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "aizoomdoc"
 KEY_LIKE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+#: Strings shaped like keys that are file names ("files.jsonl.gz").
+FILE_SUFFIXES = {"gz", "json", "jsonl", "png", "jpg", "pdf", "md", "txt", "html", "csv"}
 KEY_LINE = re.compile(r"#?\s*[A-Z][A-Z0-9_]*=.*")
 ERROR_CLASSES = {name for name, obj in vars(errors).items()
                  if isinstance(obj, type) and issubclass(obj, errors.AizoomdocError)}
@@ -49,7 +51,8 @@ def _used_keys() -> list[tuple[str, int, str]]:
                     found.append((str(path.relative_to(ROOT)), node.lineno, first.value))
                     not_keys.add(id(first))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
-                    and KEY_LIKE.fullmatch(node.value) and node.value.split(".", 1)[0] in namespaces:
+                    and KEY_LIKE.fullmatch(node.value) and node.value.split(".", 1)[0] in namespaces \
+                    and node.value.rsplit(".", 1)[-1] not in FILE_SUFFIXES:
                 found.append((str(path.relative_to(ROOT)), node.lineno, node.value))
     return found
 

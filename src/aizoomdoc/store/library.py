@@ -34,7 +34,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aizoomdoc.errors import InvalidInputError, NotFoundError
-from aizoomdoc.store.chats import _int, _json, _text, _uuid, new_ids, utcnow
+from aizoomdoc.store import validate
+from aizoomdoc.store.clock import utcnow
+from aizoomdoc.store.validate import new_ids
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.files.paths import validate_key
 from aizoomdoc.store.library_models import (
@@ -92,7 +94,7 @@ def _out(row: Any) -> dict[str, Any]:
 def folder_name(value: Any) -> str:
     """A folder name as stored: one line, spaces collapsed, no control or invisible characters
     (``/`` is allowed: document codes such as «133/23» have it); InvalidInputError otherwise."""
-    name = _text(value, "name")
+    name = validate.text(value, "name")
     assert name is not None
     name = unicodedata.normalize("NFC", name)
     name = " ".join("".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).split())
@@ -105,7 +107,7 @@ def folder_name(value: Any) -> str:
 
 
 def _url(value: Any) -> str:
-    url = _text(value, "external_url")
+    url = validate.text(value, "external_url")
     assert url is not None
     url = url.strip()
     parts = urlsplit(url)
@@ -140,7 +142,7 @@ class LibraryStore:
     def for_user(self, user_id: str) -> LibraryStore:
         view = object.__new__(LibraryStore)
         view.__dict__.update(self.__dict__)
-        view.user_id = _text(user_id, "user_id")
+        view.user_id = validate.text(user_id, "user_id")
         return view
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -155,7 +157,7 @@ class LibraryStore:
         """Whose rows a write creates: the argument, else the view's user, else DEFAULT_USER_ID."""
         if user_id is None:
             user_id = self.user_id or self.db.settings.default_user_id
-        user = _text(user_id, "user_id")
+        user = validate.text(user_id, "user_id")
         assert user is not None
         if self.user_id is not None and user != self.user_id:
             raise InvalidInputError("library.other_user")
@@ -187,10 +189,10 @@ class LibraryStore:
         """
         owner = self._owner(user_id)
         values = {
-            "id": new_ids(1)[0] if id is None else _uuid(id, "id"),
+            "id": new_ids(1)[0] if id is None else validate.canonical_uuid(id, "id"),
             "user_id": owner, "name": folder_name(name),
-            "parent_id": None if parent_id is None else _uuid(parent_id, "parent_id"),
-            "slug": _text(slug, "slug", required=False, allow_empty=True),
+            "parent_id": None if parent_id is None else validate.canonical_uuid(parent_id, "parent_id"),
+            "slug": validate.text(slug, "slug", required=False, allow_empty=True),
         }
         now = utcnow()
         values.update(created_at=now, updated_at=now)
@@ -236,7 +238,7 @@ class LibraryStore:
     async def get_folders(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """The user's folders (every level; ``parent_id`` builds the tree), by name, with
         ``file_count`` (files directly inside)."""
-        owner = _text(user_id, "user_id") if user_id is not None else (self.user_id or
+        owner = validate.text(user_id, "user_id") if user_id is not None else (self.user_id or
                                                                         self.db.settings.default_user_id)
         counts = (select(items.c.folder_id, func.count().label("file_count"))
                   .group_by(items.c.folder_id).subquery())
@@ -247,11 +249,11 @@ class LibraryStore:
         return await self._run(lambda conn: [_out(r) for r in conn.execute(stmt)])
 
     async def get_folder(self, folder_id: str) -> dict[str, Any]:
-        fid = _uuid(folder_id, "folder_id")
+        fid = validate.canonical_uuid(folder_id, "folder_id")
         return await self._run(lambda conn: self._folder(conn, fid))
 
     async def rename_folder(self, folder_id: str, name: str) -> dict[str, Any]:
-        fid, new_name = _uuid(folder_id, "folder_id"), folder_name(name)
+        fid, new_name = validate.canonical_uuid(folder_id, "folder_id"), folder_name(name)
 
         def work(conn: Connection) -> dict[str, Any]:
             row = self._folder(conn, fid)
@@ -267,7 +269,7 @@ class LibraryStore:
         Returns ``{"folders": [deleted ids], "file_ids": [ids of the files that were in them]}``
         (the candidates for :meth:`unused_files`).
         """
-        fid = _uuid(folder_id, "folder_id")
+        fid = validate.canonical_uuid(folder_id, "folder_id")
 
         def work(conn: Connection) -> dict[str, Any]:
             row = self._folder(conn, fid)
@@ -311,20 +313,20 @@ class LibraryStore:
         """
         kind = _source_type(source_type)
         owner = self._owner(user_id)
-        path = None if storage_path is None else validate_key(_text(storage_path, "storage_path"))
+        path = None if storage_path is None else validate_key(validate.text(storage_path, "storage_path"))
         url = None if external_url is None else _url(external_url)
         if kind == "external_link" and url is None:
             raise InvalidInputError("library.needs_external_url")
         if kind != "external_link" and path is None:
             raise InvalidInputError("library.needs_storage_path", source_type=kind)
         values = {
-            "id": new_ids(1)[0] if id is None else _uuid(id, "id"),
-            "user_id": owner, "source_type": kind, "filename": _text(filename, "filename"),
+            "id": new_ids(1)[0] if id is None else validate.canonical_uuid(id, "id"),
+            "user_id": owner, "source_type": kind, "filename": validate.text(filename, "filename"),
             "storage_path": path, "external_url": url,
-            "mime_type": _text(mime_type, "mime_type", required=False, allow_empty=True),
-            "size_bytes": _int(size_bytes, "size_bytes"), "sha256": _sha(sha256),
-            "document_id": None if document_id is None else _uuid(document_id, "document_id"),
-            "metadata": _json(metadata, "metadata"), "created_at": utcnow(),
+            "mime_type": validate.text(mime_type, "mime_type", required=False, allow_empty=True),
+            "size_bytes": validate.integer(size_bytes, "size_bytes"), "sha256": _sha(sha256),
+            "document_id": None if document_id is None else validate.canonical_uuid(document_id, "document_id"),
+            "metadata": validate.json_value(metadata, "metadata"), "created_at": utcnow(),
         }
         chat_match = _CHAT_KEY.match(path or "")
 
@@ -359,7 +361,7 @@ class LibraryStore:
         return await self._run(work)
 
     async def get_file(self, file_id: str) -> dict[str, Any]:
-        fid = _uuid(file_id, "file_id")
+        fid = validate.canonical_uuid(file_id, "file_id")
         return await self._run(lambda conn: self._file(conn, fid))
 
     async def find_file(self, *, user_id: str | None = None, sha256: str | None = None,
@@ -370,7 +372,7 @@ class LibraryStore:
         if sha256 is not None:
             where.append(files.c.sha256 == _sha(sha256))
         if document_id is not None:
-            where.append(files.c.document_id == _uuid(document_id, "document_id"))
+            where.append(files.c.document_id == validate.canonical_uuid(document_id, "document_id"))
         stmt = select(files).where(*where).limit(1)
 
         def work(conn: Connection) -> dict[str, Any] | None:
@@ -382,7 +384,7 @@ class LibraryStore:
     async def delete_file(self, file_id: str) -> bool:
         """Forget a registered file (its folder links and attachments go with it; the stored object
         stays). False when there was no such file."""
-        fid = _uuid(file_id, "file_id")
+        fid = validate.canonical_uuid(file_id, "file_id")
         stmt = delete(files).where(files.c.id == fid, *self._mine(files))
         return await self._run(lambda conn: conn.execute(stmt).rowcount > 0)
 
@@ -391,7 +393,7 @@ class LibraryStore:
     # ==============================================================================================
     async def add_file_to_folder(self, folder_id: str, file_id: str) -> bool:
         """Place a registered file in a folder (again: no-op). Returns True."""
-        fid, file_ = _uuid(folder_id, "folder_id"), _uuid(file_id, "file_id")
+        fid, file_ = validate.canonical_uuid(folder_id, "folder_id"), validate.canonical_uuid(file_id, "file_id")
 
         def work(conn: Connection) -> bool:
             folder, row = self._folder(conn, fid), self._file(conn, file_)
@@ -405,7 +407,7 @@ class LibraryStore:
 
     async def get_folder_files(self, folder_id: str) -> list[dict[str, Any]]:
         """The files placed directly in the folder, in the order they were added (with ``added_at``)."""
-        fid = _uuid(folder_id, "folder_id")
+        fid = validate.canonical_uuid(folder_id, "folder_id")
         stmt = (select(files, items.c.added_at).join(items, items.c.file_id == files.c.id)
                 .where(items.c.folder_id == fid).order_by(items.c.added_at, files.c.id))
 
@@ -417,7 +419,7 @@ class LibraryStore:
 
     async def delete_file_from_folder(self, folder_id: str, file_id: str) -> bool:
         """Take a file out of a folder (the file stays registered). Returns True."""
-        fid, file_ = _uuid(folder_id, "folder_id"), _uuid(file_id, "file_id")
+        fid, file_ = validate.canonical_uuid(folder_id, "folder_id"), validate.canonical_uuid(file_id, "file_id")
 
         def work(conn: Connection) -> bool:
             folder = self._folder(conn, fid)
@@ -429,7 +431,7 @@ class LibraryStore:
 
     async def get_file_folders(self, file_id: str) -> list[dict[str, Any]]:
         """The folders the file is in."""
-        fid = _uuid(file_id, "file_id")
+        fid = validate.canonical_uuid(file_id, "file_id")
         stmt = (select(folders).join(items, items.c.folder_id == folders.c.id)
                 .where(items.c.file_id == fid, *self._mine(folders)).order_by(func.lower(folders.c.name)))
 
@@ -447,7 +449,7 @@ class LibraryStore:
 
         The file and the message's chat must belong to the same user.
         """
-        mid, fid = _uuid(message_id, "message_id"), _uuid(file_id, "file_id")
+        mid, fid = validate.canonical_uuid(message_id, "message_id"), validate.canonical_uuid(file_id, "file_id")
         msg_stmt = (select(messages.c.chat_id, chats.c.user_id).join(chats, chats.c.id == messages.c.chat_id)
                     .where(messages.c.id == mid, *self._mine(chats)))
 
@@ -468,7 +470,7 @@ class LibraryStore:
     async def get_message_attachments(self, message_id: str) -> list[dict[str, Any]]:
         """The files attached to a message, in the order they were attached (each with
         ``message_id`` and ``attached_at``)."""
-        mid = _uuid(message_id, "message_id")
+        mid = validate.canonical_uuid(message_id, "message_id")
         exists = (select(messages.c.id).join(chats, chats.c.id == messages.c.chat_id)
                   .where(messages.c.id == mid, *self._mine(chats)))
 
@@ -481,7 +483,7 @@ class LibraryStore:
 
     async def get_chat_attachments(self, chat_id: str) -> list[dict[str, Any]]:
         """The files attached to the chat's messages, in the order they were attached."""
-        cid = _uuid(chat_id, "chat_id")
+        cid = validate.canonical_uuid(chat_id, "chat_id")
 
         def work(conn: Connection) -> list[dict[str, Any]]:
             if conn.execute(select(chats.c.id).where(chats.c.id == cid, *self._mine(chats))).first() is None:
@@ -503,7 +505,7 @@ class LibraryStore:
     async def unused_files(self, file_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Of ``file_ids``, the files nothing uses any more: in no folder, attached to no message,
         not kept in a chat's storage folder, and not a document any chat of their owner reads."""
-        ids = list(dict.fromkeys(_uuid(f, "file_id") for f in file_ids))
+        ids = list(dict.fromkeys(validate.canonical_uuid(f, "file_id") for f in file_ids))
         docs_in_chats = _DOCS_IN_CHATS[self.db.dialect]
 
         def work(conn: Connection) -> list[dict[str, Any]]:
