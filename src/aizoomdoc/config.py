@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     viewport_grid: bool = True
     viewport_outline_hits: bool = True
 
+    # --- Revision compare --------------------------------------------------------------------
+    compare_visual: bool = True  # compare the rendered drawings of PDFs, not only the text
+    compare_render_max_pixels: int = Field(3_000_000, ge=100_000)  # per rendered sheet
+    compare_timeout: float = Field(600.0, gt=0)  # seconds per comparison (own process, killed after)
+    compare_max_memory_mb: int = Field(4096, ge=256)  # address space of that process
+
     # --- Server ------------------------------------------------------------------------------
     auth_mode: Literal["local", "server"] = "local"
     default_user_id: str = "local"

@@ -24,7 +24,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from aizoomdoc.api import auth, chats, documents, events, images, messages, pages, search, status
+from aizoomdoc.api import auth, chats, compare, documents, events, images, messages, pages, search, status
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
 from aizoomdoc.api.runner import AskRunner
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    for module in (auth, chats, messages, events, images, search, documents, pages, status):
+    for module in (auth, chats, messages, events, images, search, documents, pages, status, compare):
         app.include_router(module.router)
     app.include_router(images.files_router)
 

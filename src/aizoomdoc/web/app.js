@@ -3,6 +3,7 @@
 // online/offline badge. History always comes from the server (the store), never from memory.
 
 import { api, ApiError, uploadDocument } from "./api.js";
+import { initCompare, updateCompareButton } from "./compare.js";
 import { t } from "./i18n.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
 
@@ -205,6 +206,7 @@ function renderDocBar() {
   pick.replaceChildren(el("option", { value: "", text: t("chat.pick_document") }),
     ...others.map((d) => el("option", { value: d.id, text: d.title || d.filename })));
   pick.hidden = others.length === 0;
+  updateCompareButton(ids);
   $("#composer-note").textContent = ids.length ? "" : t("composer.need_documents");
 }
 
@@ -687,6 +689,7 @@ async function main() {
   $("#back-to-list").addEventListener("click", (e) => { e.preventDefault(); location.hash = ""; });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeViewer(); });
   $("#logout").addEventListener("click", guard(logout));
+  initCompare({ getChat: () => state.chat, getDocuments: () => state.documents });
   window.addEventListener("hashchange", route);
   await Promise.all([loadChats(), loadDocuments()]);
   route();
