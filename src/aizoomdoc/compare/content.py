@@ -126,6 +126,7 @@ class PdfText:
         self.doc = doc
         self.pdf = pymupdf.open(path)
         self._structure: Document | None = doc if doc.source_format == "pdf" else None
+        self._sheets: dict[int, SheetText] = {}
 
     def close(self) -> None:
         self.pdf.close()
@@ -144,6 +145,12 @@ class PdfText:
         return self._structure
 
     def sheet(self, page_index: int) -> SheetText:
+        """The words of a page (read once)."""
+        if page_index not in self._sheets:
+            self._sheets[page_index] = self._read(page_index)
+        return self._sheets[page_index]
+
+    def _read(self, page_index: int) -> SheetText:
         page = self.pdf[page_index]
         rect = page.rect
         w, h = rect.width, rect.height

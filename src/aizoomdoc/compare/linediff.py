@@ -132,8 +132,6 @@ def diff_lines(old: SheetText, new: SheetText) -> list[Change]:
             if found and len(found) <= common:
                 cands |= found
         for j in cands:
-            if (line.cells is None) != (rest_new[j].cells is None):
-                continue
             s = fuzzy_dice(line.keys, rest_new[j].keys)
             if s >= PAIR_MIN:
                 scored.append((s, i, j))
@@ -173,7 +171,7 @@ def diff_lines(old: SheetText, new: SheetText) -> list[Change]:
 
 
 def _pair_change(a: Line, b: Line) -> Change:
-    if a.cells is not None and b.cells is not None:
+    if a.cells is not None and b.cells is not None and len(a.cells) > 1 and len(b.cells) > 1:
         return Change("table_row_changed", a.text, b.text, a.box, b.box, a.block, b.block, cell_changes(a.cells, b.cells))
     return Change("text_changed", a.text, b.text, a.box, b.box, a.block, b.block)
 

@@ -1,9 +1,10 @@
 """Comparison keys for words and lines: what counts as "the same text" in two versions.
 
 A PDF text layer is exact, so :func:`word_key` only folds case, ``ё``, Latin/Cyrillic look-alikes,
-dashes, quotes and the decimal separator. OCR output is not exact: with ``ocr=True`` the key also
-folds the usual OCR confusions (``З``/``3``, ``О``/``0``, ``l``/``1``), and :func:`close_enough`
-accepts a one-letter slip in a longer word — but never a different number.
+dashes, quotes and the decimal separator. OCR output is not exact: with ``ocr=True`` the key keeps
+only letters and digits and folds the usual OCR confusions next to digits (``З``/``3``,
+``О``/``0``), and :func:`close_enough` accepts misread characters and a slip or two in a longer
+word — but never a different number.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _DECIMAL = re.compile(r"(?<=\d),(?=\d)")
 _SPACE = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s|]+")
 _HAS_DIGIT = re.compile(r"\d")
+_NON_ALNUM = re.compile(r"[\W_]+")
 _LETTERS = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -39,9 +41,11 @@ def word_key(text: str, *, ocr: bool = False) -> str:
     s = s.lower().translate(_HOMOGLYPHS)
     s = s.strip(_EDGE_PUNCT)
     s = _DECIMAL.sub(".", s)
-    if ocr and _HAS_DIGIT.search(s):
-        # Only next to digits: «З» for «3» in «АРЗ-1», «О» for «0» in «1О0»; words keep their letters.
-        s = s.translate(_OCR)
+    if ocr:
+        # OCR loses and invents separators («10.13130.2020» / «1013130-2020», «№184-$ФЗ»,
+        # «Н.контр.» / «Нконтр»): a word is its letters and digits. Next to digits only, the
+        # letters read for digits are digits: «З» in «АРЗ-1», «О» in «1О0».
+        s = _NON_ALNUM.sub("", s.translate(_OCR) if _HAS_DIGIT.search(s) else s)
     return s
 
 
@@ -95,10 +99,15 @@ def levenshtein(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _script_only(a: str, b: str) -> bool:
-    """Equal but for letters read in the other alphabet («Т/F» and «Т/Ф»); same length."""
+# Pairs of characters one OCR reading takes for the other (after the keys' folding).
+_CONFUSED = {frozenset(p) for p in ("з3", "о0", "л1", "l1", "i1", "б6", "ч4", "э3", "в8", "s5")}
+
+
+def _misread_only(a: str, b: str) -> bool:
+    """Equal but for letters read in the other alphabet («Т/F» and «Т/Ф») or for characters an OCR
+    confuses («П1» and «ПЛ», «м3/ч» and «мз/ч»); same length."""
     return all(x == y or (x.isalpha() and y.isalpha() and (_LATIN.match(x) is None) != (_LATIN.match(y) is None))
-               for x, y in zip(a, b))
+               or frozenset((x, y)) in _CONFUSED for x, y in zip(a, b))
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -117,20 +126,20 @@ def _one_edit(a: str, b: str) -> bool:
 
 @lru_cache(maxsize=1 << 16)
 def close_enough(a: str, b: str) -> bool:
-    """Two OCR keys that are one reading of the same word: equal, equal but for the alphabet of a
-    letter, or a slip of one letter in a word of four letters or more (two in twelve or more).
-    Numbers and codes must be equal."""
+    """Two OCR keys that are one reading of the same word: equal; equal but for the alphabet of a
+    letter or for characters an OCR confuses; or — words without digits — one slip in a word of
+    four or five letters, two in a longer one. Numbers and codes must otherwise be equal."""
     if a == b:
         return True
     la, lb = len(a), len(b)
     if abs(la - lb) > 2 or min(la, lb) < 2:
         return False
-    if la == lb and _script_only(a, b):
+    if la == lb and _misread_only(a, b):
         return True
     n = min(la, lb)
     if n < 4 or has_digit(a) or has_digit(b):
         return False
-    if n < 12:
+    if n < 6:
         return _one_edit(a, b)
     return levenshtein(a, b, 2) <= 2
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from aizoomdoc.compare.content import PdfText, SheetText, ocr_sheet
 from aizoomdoc.compare.model import RegisterCheck, RegisterEntry, SheetDiff
 from aizoomdoc.compare.normalize import sheet_number_key, tokens
+from aizoomdoc.compare.textdiff import reading_order
 from aizoomdoc.documents.model import Document
 
 _REVISION = re.compile(r"^(?:изм\.?\s*)?(\d+(?:\.\d+)*|зам\.?|нов\.?|аннул\.?)", re.IGNORECASE)
@@ -83,24 +84,60 @@ def _rows_of_lines(sheet: SheetText) -> list[list[str]]:
     return [line.cells for line in sheet.lines if line.cells]
 
 
+def entries_from_words(sheet: SheetText) -> list[RegisterEntry]:
+    """Register rows from the words of a PDF page: the header «Изм. | Лист | Содержание изменения»
+    gives the columns; each revision mark under «Изм.» opens a row, which runs to halfway to the
+    next one (the revision and sheet are centred on a content of several lines)."""
+    words = sheet.words
+    out: list[RegisterEntry] = []
+    for head in (w for w in words if w.key.rstrip(".") == "изм"):
+        same_line = [w for w in words if abs(w.cy - head.cy) < head.h * 0.6 and w.box[0] > head.box[2]]
+        sheet_h = next((w for w in sorted(same_line, key=lambda w: w.box[0]) if w.key == "лист"), None)
+        text_h = next((w for w in same_line if w.key.startswith("содержание")), None)
+        if sheet_h is None or text_h is None or text_h.box[0] < sheet_h.box[2]:
+            continue
+        right = min((w.box[0] for w in same_line if w.box[0] > text_h.box[2] and w.key in ("код", "примечание")),
+                    default=1.0)
+        gap = (sheet_h.box[0] - head.box[2]) / 2
+        rev_col = (head.box[0] - gap * 2, head.box[2] + gap)
+        sheet_col = (head.box[2] + gap, sheet_h.box[2] + gap)
+        text_col = (sheet_col[1], right - 0.002)
+        below = sorted((w for w in words if w.box[1] > head.box[3]), key=lambda w: (w.cy, w.box[0]))
+        anchors = []
+        for w in below:
+            if not rev_col[0] <= w.cx <= rev_col[1]:
+                continue
+            if not _REVISION.match(w.text) or w.box[1] > head.box[3] + 0.5:
+                break
+            if anchors and abs(w.cy - anchors[-1].cy) < w.h * 0.6:
+                continue  # a second word of the same mark («Изм. 2»)
+            anchors.append(w)
+        for k, a in enumerate(anchors):
+            top = (anchors[k - 1].cy + a.cy) / 2 if k else head.box[3]
+            bottom = (a.cy + anchors[k + 1].cy) / 2 if k + 1 < len(anchors) else a.cy + (a.cy - top)
+            band = [w for w in below if top <= w.cy < bottom]
+            rev = " ".join(w.text for w in band if rev_col[0] <= w.cx <= rev_col[1])
+            sheets = parse_sheets(" ".join(w.text for w in band if sheet_col[0] <= w.cx <= sheet_col[1]))
+            text = " ".join(w.text for w in reading_order([w for w in band if text_col[0] <= w.cx <= text_col[1]]))
+            if sheets:
+                out.append(RegisterEntry(rev, sheets, text, sheet.page_index + 1))
+        if out:
+            break
+    return out
+
+
 def read_register(doc: Document, pdf: PdfText | None, max_pages: int = 12) -> list[RegisterEntry]:
     """The register rows of a version (searched on its first ``max_pages`` pages)."""
+    out: list[RegisterEntry] = []
     rows: list[tuple[int, list[str]]] = []
     for page in doc.pages[:max_pages]:
-        if pdf is not None and page.page_index < pdf.page_count:
-            structure = pdf.structure().page(page.page_index)
-            if structure is None:
+        if pdf is not None and page.page_index < pdf.page_count and not page.is_scanned:
+            words = pdf.sheet(page.page_index)
+            if words.words:
+                out.extend(entries_from_words(words))
                 continue
-            by_row: dict[str, list[tuple[float, float, str]]] = {}
-            for b in structure.blocks:
-                rid = b.extra.get("row_id") if b.extra else None
-                if rid:
-                    by_row.setdefault(str(rid), []).append((b.coords_norm[1], b.coords_norm[0], " ".join(b.text.split())))
-            for cells in sorted(by_row.values(), key=lambda cs: min(c[0] for c in cs)):
-                rows.append((page.page_index, [c[2] for c in sorted(cells, key=lambda c: c[1])]))
-        else:
-            rows.extend((page.page_index, cells) for cells in _rows_of_lines(ocr_sheet(doc, page.page_index)))
-    return entries_from_rows(rows)
+        rows.extend((page.page_index, cells) for cells in _rows_of_lines(ocr_sheet(doc, page.page_index)))
+    return out + entries_from_rows(rows)
 
 
 def _major(revision: str) -> int | None:

@@ -23,9 +23,10 @@ Box = tuple[float, float, float, float]
 @dataclass(frozen=True)
 class Retype:
     page: int  # 0-based
-    old: str  # a word on the page (the first one, top to bottom, unless ``nth``)
+    old: str  # a word on the page: the first one, top to bottom, or the ``nth`` (-1: the last)
     new: str
     nth: int = 0
+    near: tuple[float, float] | None = None  # or the one nearest this point (coords_norm)
     kind = "text"
 
 
@@ -114,10 +115,13 @@ def _write(page: pymupdf.Page, x: float, y: float, text: str, size: float) -> py
     return pymupdf.Rect(x, y - size * 0.8, x + font.text_length(text, fontsize=size), y + size * 0.2)
 
 
-def _find(page: pymupdf.Page, text: str, nth: int) -> pymupdf.Rect:
+def _find(page: pymupdf.Page, text: str, nth: int, near: tuple[float, float] | None = None) -> pymupdf.Rect:
     hits = _words(page, text)
-    if len(hits) <= nth:
+    if not -len(hits) <= nth < len(hits):
         raise ValueError(f"no word {text!r} (#{nth}) on page {page.number + 1}")
+    if near is not None:
+        x, y = near[0] * page.rect.width, near[1] * page.rect.height
+        return min(hits, key=lambda r: ((r.x0 + r.x1) / 2 - x) ** 2 + ((r.y0 + r.y1) / 2 - y) ** 2)
     return hits[nth]
 
 
@@ -140,7 +144,7 @@ def straight_lines(page: pymupdf.Page, min_length: float = 30.0) -> list[Box]:
 def apply_edit(pdf: pymupdf.Document, edit: Edit) -> Answer:
     page = pdf[edit.page]
     if isinstance(edit, (Retype, Erase, MoveText)):
-        r = _find(page, edit.old, edit.nth)
+        r = _find(page, edit.old, edit.nth, getattr(edit, "near", None))
         old_box = _norm(page, r)
         page.add_redact_annot(r)
         page.apply_redactions()

@@ -170,10 +170,19 @@ def _near(a: Box, b: Box, gx: float, gy: float) -> bool:
     return a[0] - gx <= b[2] and b[0] - gx <= a[2] and a[1] - gy <= b[3] and b[1] - gy <= a[3]
 
 
+def reading_order(words: list[Word]) -> list[Word]:
+    """Words by line (centres within half a word height), lines top to bottom, left to right."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.cy):
+        if lines and abs(w.cy - sum(x.cy for x in lines[-1]) / len(lines[-1])) <= 0.5 * max(w.h, lines[-1][0].h):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [w for line in lines for w in sorted(line, key=lambda w: w.box[0])]
+
+
 def _text(words: list[Word]) -> str:
-    """Words in reading order: by run (a line), runs top to bottom."""
-    ordered = sorted(words, key=lambda w: (round(w.box[1] / max(w.h, 1e-6) / 0.8), w.box[0]))
-    return " ".join(w.text for w in ordered)
+    return " ".join(w.text for w in reading_order(words))
 
 
 def _first_block(words: list[Word]) -> str | None:

@@ -75,3 +75,14 @@ TEXTS.update({
 TEXTS.update({
     "compare.not_in_chat": "Документ {document_id} не прикреплён к этому чату — сравнивать можно документы чата.",
 })
+TEXTS.update({
+    # --- chat answers («что изменилось на листе 5 между изм.7 и изм.8?») ---------------------------
+    "compare.chat.header": "**Сравнение версий:** «{old}» → «{new}».",
+    "compare.chat.was": "Было:",
+    "compare.chat.now": "Стало:",
+    "compare.chat.cite": "{version} стр. {page}, блок {block}",
+    "compare.chat.no_sheet": "Лист {sheets} в комплекте не найден (листы: {known}).",
+    "compare.chat.more": "Показаны {shown} изменений из {total} — все изменения: кнопка «Сравнить версии» над чатом.",
+    "compare.chat.same": "Изменений на листе не найдено.",
+    "compare.chat.register": "Реестр изменений: изм. {revision}, лист {sheets} — «{text}».",
+})
