@@ -208,6 +208,7 @@ def test_bundles_register_checked_against_changes(tmp_path: Path) -> None:
     reg = c.register
     assert reg is not None
     assert [(e.revision, e.sheets) for e in reg.entries] == [("2", ["2"]), ("2", ["3"])]
+    assert reg.updated and reg.pages == [1]
     assert reg.named_unchanged == ["3"]  # named in the register, nothing changed
     assert "4" in reg.changed_unnamed  # changed, not named
     assert "2" not in reg.changed_unnamed

@@ -108,8 +108,8 @@ def compare_documents(old: Document, new: Document, options: CompareOptions | No
         register = None
         entries_new = read_register(new, b.pdf)
         if entries_new:
-            current = current_entries(entries_new, read_register(old, a.pdf))
-            register = check_register(current, sheets)
+            current, updated = current_entries(entries_new, read_register(old, a.pdf))
+            register = check_register(current, sheets, pages={e.page for e in entries_new}, updated=updated)
         timings["register"] = time.perf_counter() - t1
     finally:
         a.close()

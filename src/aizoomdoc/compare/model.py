@@ -148,15 +148,21 @@ class RegisterCheck:
     changed_unnamed: list[str]
     #: Sheets the register names that are not in the new version at all.
     named_missing: list[str] = field(default_factory=list)
+    #: False when the new register has no row the old one did not have (it was not filled in).
+    updated: bool = True
+    #: Pages (1-based) of the new version the register is on.
+    pages: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"entries": [e.to_dict() for e in self.entries], "named_unchanged": self.named_unchanged,
-                "changed_unnamed": self.changed_unnamed, "named_missing": self.named_missing}
+                "changed_unnamed": self.changed_unnamed, "named_missing": self.named_missing,
+                "updated": self.updated, "pages": self.pages}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RegisterCheck:
         return cls([RegisterEntry.from_dict(e) for e in d.get("entries") or []], list(d.get("named_unchanged") or []),
-                   list(d.get("changed_unnamed") or []), list(d.get("named_missing") or []))
+                   list(d.get("changed_unnamed") or []), list(d.get("named_missing") or []),
+                   bool(d.get("updated", True)), list(d.get("pages") or []))
 
 
 @dataclass

@@ -145,25 +145,28 @@ def _major(revision: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def current_entries(new: list[RegisterEntry], old: list[RegisterEntry]) -> list[RegisterEntry]:
-    """The rows of this revision: those the old register did not have; else the highest revision."""
+def current_entries(new: list[RegisterEntry], old: list[RegisterEntry]) -> tuple[list[RegisterEntry], bool]:
+    """The rows of this revision — those the old register did not have — and whether there are
+    any. Without an old register: the rows of the highest revision number."""
     def key(e: RegisterEntry) -> tuple[str, tuple[str, ...], str]:
         return (e.revision.lower(), tuple(e.sheets), " ".join(tokens(e.text, ocr=True)))
 
     seen = {key(e) for e in old}
     fresh = [e for e in new if key(e) not in seen]
-    if fresh:
-        return fresh
+    if old:
+        return fresh, bool(fresh)
     majors = [m for e in new if (m := _major(e.revision)) is not None]
     if not majors:
-        return new
+        return new, True
     top = max(majors)
-    return [e for e in new if _major(e.revision) in (top, None)]
+    return [e for e in new if _major(e.revision) in (top, None)], True
 
 
-def check_register(entries: list[RegisterEntry], sheets: list[SheetDiff]) -> RegisterCheck:
-    """Sheets named without a change found, and changed sheets the register does not name."""
-    register_pages = {e.page for e in entries}
+def check_register(entries: list[RegisterEntry], sheets: list[SheetDiff], *, pages: set[int] | None = None,
+                   updated: bool = True) -> RegisterCheck:
+    """Sheets named without a change found, and changed sheets the register does not name (the
+    register's own pages — ``pages``, 1-based — change with every revision and are not counted)."""
+    register_pages = set(pages or ()) | {e.page for e in entries}
     named: list[str] = []
     everything = False
     for e in entries:
@@ -187,7 +190,8 @@ def check_register(entries: list[RegisterEntry], sheets: list[SheetDiff]) -> Reg
                 continue
             if d.label not in changed_unnamed:
                 changed_unnamed.append(d.label)
-    return RegisterCheck(entries, named_unchanged, changed_unnamed, named_missing)
+    return RegisterCheck(entries, named_unchanged, changed_unnamed, named_missing, updated=updated,
+                         pages=sorted(register_pages))
 
 
 __all__ = ["check_register", "current_entries", "entries_from_rows", "parse_sheets", "read_register"]

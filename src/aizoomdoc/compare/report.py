@@ -62,8 +62,10 @@ def summary_line(c: Comparison) -> str:
 def register_lines(reg: RegisterCheck | None) -> list[str]:
     if reg is None:
         return [t("compare.register.none")]
-    pages = ", ".join(str(p) for p in sorted({e.page for e in reg.entries}))
+    pages = ", ".join(str(p) for p in reg.pages or sorted({e.page for e in reg.entries}))
     out = [t("compare.register.header", pages=pages, count=len(reg.entries))]
+    if not reg.updated:
+        out.append(t("compare.register.not_updated"))
     for e in reg.entries[:30]:
         out.append(t("compare.register.entry", revision=e.revision, sheets=", ".join(e.sheets), text=_q(e.text, 200)))
     if reg.named_unchanged:
@@ -72,6 +74,6 @@ def register_lines(reg: RegisterCheck | None) -> list[str]:
         out.append(t("compare.register.changed_unnamed", sheets=", ".join(reg.changed_unnamed)))
     if reg.named_missing:
         out.append(t("compare.register.named_missing", sheets=", ".join(reg.named_missing)))
-    if not (reg.named_unchanged or reg.changed_unnamed or reg.named_missing):
+    if reg.updated and not (reg.named_unchanged or reg.changed_unnamed or reg.named_missing):
         out.append(t("compare.register.consistent"))
     return out

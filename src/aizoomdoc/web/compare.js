@@ -39,7 +39,9 @@ Object.assign(STRINGS, {
   "compare.kind.table_row_removed": "Строка таблицы удалена",
   "compare.kind.drawing_changed": "Изменение на чертеже",
   "compare.cell": "столбец {column}: «{old}» → «{new}»",
-  "compare.register": "Реестр изменений: строк {count}.",
+  "compare.register": "Реестр изменений: новых строк {count}.",
+  "compare.register.not_updated": "Реестр не дополнен: новых строк по сравнению со старой версией нет.",
+  "compare.register.named_missing": "Названы в реестре, но таких листов нет: {sheets}.",
   "compare.register.none": "Реестр изменений в новой версии не найден.",
   "compare.register.named_unchanged": "Названы в реестре, но изменений не найдено: {sheets}.",
   "compare.register.changed_unnamed": "Изменены, но в реестре не названы: {sheets}.",
@@ -184,9 +186,13 @@ function renderSummary() {
   if (!reg) lines.push(t("compare.register.none"));
   else {
     lines.push(t("compare.register", { count: reg.entries.length }));
+    if (reg.updated === false) lines.push(t("compare.register.not_updated"));
     if (reg.named_unchanged.length) lines.push(t("compare.register.named_unchanged", { sheets: reg.named_unchanged.join(", ") }));
     if (reg.changed_unnamed.length) lines.push(t("compare.register.changed_unnamed", { sheets: reg.changed_unnamed.join(", ") }));
-    if (!reg.named_unchanged.length && !reg.changed_unnamed.length) lines.push(t("compare.register.ok"));
+    if ((reg.named_missing || []).length) lines.push(t("compare.register.named_missing", { sheets: reg.named_missing.join(", ") }));
+    if (reg.updated !== false && !reg.named_unchanged.length && !reg.changed_unnamed.length && !(reg.named_missing || []).length) {
+      lines.push(t("compare.register.ok"));
+    }
   }
   $("#compare-register").replaceChildren(...lines.map((l) => el("div", { text: l })));
 }
