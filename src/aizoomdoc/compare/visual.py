@@ -132,32 +132,67 @@ def _norm(x0: int, y0: int, x1: int, y1: int, c: int, w: int, h: int) -> Box:
     return (min(1.0, x0 * c / w), min(1.0, y0 * c / h), min(1.0, x1 * c / w), min(1.0, y1 * c / h))
 
 
-def _components(on: np.ndarray, rem: np.ndarray, add: np.ndarray, bridge: int, c: int, w: int, h: int) -> list[Region]:
-    """Cells joined when within ``bridge`` cells of each other (Chebyshev distance)."""
-    ys, xs = np.nonzero(on)
-    cells = set(zip(ys.tolist(), xs.tolist()))
-    seen: set[tuple[int, int]] = set()
-    out = []
-    for start in cells:
-        if start in seen:
-            continue
-        seen.add(start)
-        stack = [start]
-        y0 = y1 = start[0]
-        x0 = x1 = start[1]
-        r = a = 0
-        while stack:
-            cy, cx = stack.pop()
-            r += int(rem[cy, cx])
-            a += int(add[cy, cx])
-            y0, y1, x0, x1 = min(y0, cy), max(y1, cy), min(x0, cx), max(x1, cx)
-            for ny in range(cy - bridge, cy + bridge + 1):
-                for nx in range(cx - bridge, cx + bridge + 1):
-                    if (ny, nx) in cells and (ny, nx) not in seen:
-                        seen.add((ny, nx))
-                        stack.append((ny, nx))
-        out.append(Region(_norm(x0, y0, x1 + 1, y1 + 1, c, w, h), r, a))
+def _dilate(on: np.ndarray, r: int) -> np.ndarray:
+    """Binary dilation with a (2r+1)² square (separable shifts)."""
+    if r <= 0:
+        return on
+    h, w = on.shape
+    p = np.pad(on, r)
+    rows = np.zeros((h + 2 * r, w), dtype=bool)
+    for k in range(2 * r + 1):
+        rows |= p[:, k:k + w]
+    out = np.zeros((h, w), dtype=bool)
+    for k in range(2 * r + 1):
+        out |= rows[k:k + h]
     return out
+
+
+def _components(on: np.ndarray, rem: np.ndarray, add: np.ndarray, bridge: int, c: int, w: int, h: int) -> list[Region]:
+    """Changed cells joined when within ``bridge`` cells of each other: connected runs of the
+    dilated grid (row by row, runs of touching rows united), boxes and counts of the cells inside."""
+    grown = _dilate(on, bridge)
+    parent: list[int] = []
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    runs: list[tuple[int, int, int]] = []  # (row, start, end) with end exclusive
+    previous: list[int] = []
+    for y in range(grown.shape[0]):
+        row = grown[y]
+        if not row.any():
+            previous = []
+            continue
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.view(np.int8), [0]))))
+        current = []
+        for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist()):
+            k = len(runs)
+            runs.append((y, a, b))
+            parent.append(k)
+            for q in previous:
+                _, pa, pb = runs[q]
+                if pa < b + 1 and a < pb + 1:  # touching, diagonals included
+                    ra, rb = find(k), find(q)
+                    if ra != rb:
+                        parent[ra] = rb
+            current.append(k)
+        previous = current
+    boxes: dict[int, list[int]] = {}
+    for k, (y, a, b) in enumerate(runs):
+        cells = on[y, a:b]
+        if not cells.any():
+            continue
+        xs = np.flatnonzero(cells)
+        root = find(k)
+        box = boxes.setdefault(root, [a + int(xs[0]), y, a + int(xs[-1]) + 1, y + 1, 0, 0])
+        box[0], box[1] = min(box[0], a + int(xs[0])), min(box[1], y)
+        box[2], box[3] = max(box[2], a + int(xs[-1]) + 1), max(box[3], y + 1)
+        box[4] += int(rem[y, a:b].sum())
+        box[5] += int(add[y, a:b].sum())
+    return [Region(_norm(x0, y0, x1, y1, c, w, h), r, a) for x0, y0, x1, y1, r, a in boxes.values()]
 
 
 def merge_regions(regions: list[Region], max_regions: int) -> list[Region]:
@@ -172,22 +207,34 @@ def merge_regions(regions: list[Region], max_regions: int) -> list[Region]:
 
 
 def _merge_once(regions: list[Region], gap: float) -> list[Region]:
+    """Regions within ``gap`` of each other united (repeated until no two are that close)."""
     out = list(regions)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                a, b = out[i].box, out[j].box
-                if a[0] - gap <= b[2] and b[0] - gap <= a[2] and a[1] - gap <= b[3] and b[1] - gap <= a[3]:
-                    out[i] = Region((min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])),
-                                    out[i].removed + out[j].removed, out[i].added + out[j].added)
-                    del out[j]
-                    changed = True
+    while True:
+        parent = list(range(len(out)))
+
+        def find(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        order = sorted(range(len(out)), key=lambda k: out[k].box[0])
+        for n, i in enumerate(order):  # sweep along x: only boxes starting before this one ends
+            a = out[i].box
+            for j in order[n + 1:]:
+                b = out[j].box
+                if b[0] - gap > a[2]:
                     break
-            if changed:
-                break
-    return out
+                if a[1] - gap <= b[3] and b[1] - gap <= a[3]:
+                    parent[find(i)] = find(j)
+        groups: dict[int, list[Region]] = {}
+        for k, r in enumerate(out):
+            groups.setdefault(find(k), []).append(r)
+        if len(groups) == len(out):
+            return out
+        out = [Region((min(r.box[0] for r in g), min(r.box[1] for r in g), max(r.box[2] for r in g),
+                       max(r.box[3] for r in g)), sum(r.removed for r in g), sum(r.added for r in g))
+               for g in groups.values()]
 
 
 def align_to(old: np.ndarray, new: np.ndarray, dx: float, dy: float) -> np.ndarray:
