@@ -8,6 +8,7 @@ redaction + new text, a line drawn or moved), so every test knows the answer.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -254,12 +255,17 @@ def test_second_ocr_run_with_the_pdf_is_no_change() -> None:
     assert [s.status for s in c.sheets] == ["same", "same"]
 
 
-def _ocr_bundle(page: pymupdf.Page, dpi: int, out: Path) -> Path:
-    png = out.with_suffix(".png")
-    page.get_pixmap(dpi=dpi).save(png)
-    tsv = subprocess.run(["tesseract", str(png), "-", "-l", "rus", "--psm", "11", "tsv"], capture_output=True,
-                         text=True, check=True, timeout=240).stdout
-    return _bundle_from_tsv(tsv, dpi, page.rect, page.rect, out)
+def _ocr_bundles(jobs: list[tuple[pymupdf.Page, int, Path]]) -> list[Path]:
+    """Tesseract over renders of pages (``(page, dpi, bundle path)``), run side by side."""
+    procs = []
+    for page, dpi, out in jobs:
+        png = out.with_suffix(".png")
+        page.get_pixmap(dpi=dpi).save(png)
+        procs.append(subprocess.Popen(["tesseract", str(png), "-", "-l", "rus", "--psm", "11", "tsv"],
+                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                      env={**os.environ, "OMP_THREAD_LIMIT": "1"}))
+    outs = [p.communicate(timeout=240)[0] for p in procs]
+    return [_bundle_from_tsv(tsv, dpi, page.rect, page.rect, out) for tsv, (page, dpi, out) in zip(outs, jobs)]
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is installed by scripts/test.sh")
@@ -271,11 +277,10 @@ def test_second_ocr_run_without_pdf_is_no_change_but_an_edit_is(tmp_path: Path) 
     build_drawing_set(1).write(src)
     edited = tmp_path / "edited.pdf"
     make_revision(src, edited, [Retype(0, "14918-2020.", "14918-2024.")])
-    with pymupdf.open(src) as pdf:
-        runs = [_ocr_bundle(pdf[0], dpi, tmp_path / f"run{dpi}_result.json") for dpi in (200, 250)]
-    with pymupdf.open(edited) as pdf:
-        changed = _ocr_bundle(pdf[0], 200, tmp_path / "edited_result.json")
-    a, b, e = (read_document(p, companions=False) for p in (*runs, changed))
+    with pymupdf.open(src) as pdf, pymupdf.open(edited) as pdf_edited:
+        paths = _ocr_bundles([(pdf[0], 200, tmp_path / "run200_result.json"), (pdf[0], 250, tmp_path / "run250_result.json"),
+                              (pdf_edited[0], 200, tmp_path / "edited_result.json")])
+    a, b, e = (read_document(p, companions=False) for p in paths)
     assert len(a.blocks) > 20 and sorted(x.text for x in a.blocks) != sorted(x.text for x in b.blocks)
     same = compare_documents(a, b)
     assert [s.status for s in same.sheets] == ["same"], [ch.to_dict() for ch in same.sheets[0].changes]
