@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     compare_render_max_pixels: int = Field(3_000_000, ge=100_000)  # per rendered sheet
     compare_timeout: float = Field(600.0, gt=0)  # seconds per comparison (own process, killed after)
     compare_max_memory_mb: int = Field(4096, ge=256)  # address space of that process
+    compare_concurrency: int = Field(2, ge=1)  # comparison processes at once per server process
 
     # --- Server ------------------------------------------------------------------------------
     auth_mode: Literal["local", "server"] = "local"

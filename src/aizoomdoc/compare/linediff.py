@@ -148,26 +148,56 @@ def diff_lines(old: SheetText, new: SheetText) -> list[Change]:
     alone_new = [rest_new[j] for j in range(len(rest_new)) if j not in paired_new]
     pool_old, pool_new = _Pool(alone_old), _Pool(alone_new)
     # 3. a pair is a change when a significant word differs and is not in a line left alone
+    gone = _Deficit(old, new)  # words the old page has more of than the new one
+    came = _Deficit(new, old)
     changes: list[Change] = []
     for a, b in pairs:
         la, lb = _fuzzy_left(a.keys, b.keys)
         la, lb = pool_new.claim(la), pool_old.claim(lb)
-        if any(_significant(k) for k in la + lb):
+        if gone.real(la, came) or came.real(lb, gone):
             changes.append(_pair_change(a, b))
     # 4. lines alone: a change when their words are nowhere else in the other version
     extra_new = _Pool([Line("", [k for w in pool_new.left for k in w] + new.extra_keys, None, "")])
     extra_old = _Pool([Line("", [k for w in pool_old.left for k in w] + old.extra_keys, None, "")])
     if not new.ocr_failures:
         for line, words in zip(alone_old, pool_old.left):
-            if any(_significant(k) for k in extra_new.claim(words)):
+            if gone.real(extra_new.claim(words), came):
                 kind = "table_row_removed" if line.cells else "text_removed"
                 changes.append(Change(kind, line.text, None, line.box, None, line.block, None))
     if not old.ocr_failures:
         for line, words in zip(alone_new, pool_new.left):
-            if any(_significant(k) for k in extra_old.claim(words)):
+            if came.real(extra_old.claim(words), gone):
                 kind = "table_row_added" if line.cells else "text_added"
                 changes.append(Change(kind, None, line.text, None, line.box, None, line.block))
     return changes
+
+
+class _Deficit:
+    """The words one page has more of than the other (counted over all its text). A word a
+    line lost is really gone only when the page as a whole has fewer of it — otherwise the OCR
+    only put it into another line — and when the other page did not gain a misreading of it."""
+
+    def __init__(self, this: SheetText, other: SheetText) -> None:
+        mine = Counter(k for line in this.lines for k in line.keys) + Counter(this.extra_keys)
+        theirs = Counter(k for line in other.lines for k in line.keys) + Counter(other.extra_keys)
+        self.words = {k: n - theirs.get(k, 0) for k, n in mine.items() if n > theirs.get(k, 0)}
+        self._ends: dict[str, set[str]] = defaultdict(set)
+        for k in self.words:
+            if len(k) >= 2:
+                self._ends["<" + k[:2]].add(k)
+                self._ends[k[-2:] + ">"].add(k)
+                self._ends[f"#{len(k)}"].add(k)
+
+    def has_variant(self, key: str) -> bool:
+        """A word close enough to ``key`` (another reading of it) is in excess here."""
+        near = self._ends.get("<" + key[:2], set()) | self._ends.get(key[-2:] + ">", set()) \
+            | self._ends.get(f"#{len(key)}", set())
+        return any(w != key and close_enough(key, w) for w in near)
+
+    def real(self, keys: list[str], other: _Deficit) -> bool:
+        """Some significant word of ``keys`` is in excess on this page and not a misreading of a
+        word in excess on the other page."""
+        return any(_significant(k) and self.words.get(k, 0) > 0 and not other.has_variant(k) for k in keys)
 
 
 def _pair_change(a: Line, b: Line) -> Change:

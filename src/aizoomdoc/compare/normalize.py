@@ -29,13 +29,15 @@ _SPACE = re.compile(r"\s+")
 _TOKEN_SPLIT = re.compile(r"[\s|]+")
 _HAS_DIGIT = re.compile(r"\d")
 _NON_ALNUM = re.compile(r"[\W_]+")
+_NUMBER_SIGN = re.compile(r"^[nн№](?=\d)")
+_SIGN_BEFORE_DIGIT = re.compile(r"№(?=\s*\d)")
 _LETTERS = re.compile(r"[^\W\d_]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
 def word_key(text: str, *, ocr: bool = False) -> str:
     """The comparison key of one word (empty for punctuation alone)."""
-    s = unicodedata.normalize("NFKC", text)
+    s = unicodedata.normalize("NFKC", _SIGN_BEFORE_DIGIT.sub("N", text) if ocr else text)  # NFKC: «№» → «No»
     if ocr:
         s = _LATEX.sub("", s)
     s = s.lower().translate(_HOMOGLYPHS)
@@ -46,6 +48,7 @@ def word_key(text: str, *, ocr: bool = False) -> str:
         # «Н.контр.» / «Нконтр»): a word is its letters and digits. Next to digits only, the
         # letters read for digits are digits: «З» in «АРЗ-1», «О» in «1О0».
         s = _NON_ALNUM.sub("", s.translate(_OCR) if _HAS_DIGIT.search(s) else s)
+        s = _NUMBER_SIGN.sub("", s)  # «№1», «N1», «1»: drawings write the sign either way or not at all
     return s
 
 

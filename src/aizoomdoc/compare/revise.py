@@ -143,6 +143,9 @@ def straight_lines(page: pymupdf.Page, min_length: float = 30.0) -> list[Box]:
 
 def apply_edit(pdf: pymupdf.Document, edit: Edit) -> Answer:
     page = pdf[edit.page]
+    if not page.is_wrapped:
+        # A content stream that leaves its coordinate system changed would move what is added.
+        page.wrap_contents()
     if isinstance(edit, (Retype, Erase, MoveText)):
         r = _find(page, edit.old, edit.nth, getattr(edit, "near", None))
         old_box = _norm(page, r)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -94,12 +95,37 @@ def _child_main() -> None:
     sys.stdout.buffer.flush()
 
 
-async def run_bounded(job: dict[str, Any], *, timeout: float, memory_mb: int, what: str) -> dict[str, Any]:
+#: Comparison processes running at once in this process (COMPARE_CONCURRENCY); a thread
+#: semaphore, polled, so that it works across event loops and a cancelled waiter leaves no slot taken.
+_slots: threading.BoundedSemaphore | None = None
+_slots_lock = threading.Lock()
+
+
+def _get_slots(n: int) -> threading.BoundedSemaphore:
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = threading.BoundedSemaphore(n)
+        return _slots
+
+
+async def run_bounded(job: dict[str, Any], *, timeout: float, memory_mb: int, what: str,
+                      concurrency: int = 2) -> dict[str, Any]:
     """Run a comparison job in a fresh Python process; its result dict, or an :class:`AizoomdocError`.
 
     A process of its own (not a fork of this one, which may hold an event loop and threads): it
     imports only what the comparison needs, its memory is limited, and it is killed on timeout
-    or when the caller is cancelled."""
+    or when the caller is cancelled. At most ``concurrency`` run at once; the others wait."""
+    slots = _get_slots(concurrency)
+    while not slots.acquire(blocking=False):
+        await asyncio.sleep(0.2)
+    try:
+        return await _run_process(job, timeout=timeout, memory_mb=memory_mb, what=what)
+    finally:
+        slots.release()
+
+
+async def _run_process(job: dict[str, Any], *, timeout: float, memory_mb: int, what: str) -> dict[str, Any]:
     import pickle
     import sys
 
@@ -184,7 +210,8 @@ class CompareService:
 
     async def _run(self, job: dict[str, Any], what: str) -> Comparison:
         data = await run_bounded(job, timeout=self.settings.compare_timeout,
-                                 memory_mb=self.settings.compare_max_memory_mb, what=what)
+                                 memory_mb=self.settings.compare_max_memory_mb, what=what,
+                                 concurrency=self.settings.compare_concurrency)
         comparison = Comparison.from_dict(data)
         comparison.timings = dict(data.get("timings") or {})
         return comparison
