@@ -123,6 +123,32 @@ def test_same_drawings_written_again_are_no_change(tmp_path: Path) -> None:
     assert [s.status for s in c.sheets] == ["same", "same"]
 
 
+def test_real_three_sheet_bundle_two_edits_on_the_third_sheet(tmp_path: Path) -> None:
+    """The real 3-sheet set ЭС as an OCR bundle (Markdown with its annotation JSON for the block
+    boxes), no PDF: a note retyped in a text block and two dimensions retyped in the drawing text
+    of an image block, both on sheet 3."""
+    for version in ("old", "new"):
+        (tmp_path / version).mkdir()
+        shutil.copy(DATA / "KS_ES_annotation.json", tmp_path / version)
+    md = (DATA / "KS_ES_document.md").read_text(encoding="utf-8")
+    (tmp_path / "old" / "KS_ES_document.md").write_text(md, encoding="utf-8")
+    edited = md.replace("выполнить электросваркой внасxлест", "выполнить болтовым соединением внахлест")
+    edited = edited.replace("Соединение проводников магистрали заземления. 40 40", "Соединение проводников магистрали заземления. 50 50")
+    assert edited.count("болтовым соединением внахлест") == 1 and "50 50" in edited
+    (tmp_path / "new" / "KS_ES_document.md").write_text(edited, encoding="utf-8")
+    old, new = (read_document(tmp_path / v / "KS_ES_document.md") for v in ("old", "new"))
+    assert old.metadata.get("coords_from")  # the boxes come from the annotation JSON
+    c = compare_documents(old, new)
+    assert [s.status for s in c.sheets] == ["same", "same", "changed"]
+    changes = c.sheets[2].changes
+    assert 2 <= len(changes) <= 10, [ch.to_dict() for ch in changes]
+    boxes = {b.id: b.coords_norm for b in new.blocks}
+    for block_id, old_text, new_text in (("74Y7-R3EP-XHH", "электросваркой", "болтовым соединением"),
+                                         ("66YD-997X-RLX", "40 40", "50 50")):
+        hit = [ch for ch in changes if ch.block_new == block_id and old_text in ch.old_text and new_text in ch.new_text]
+        assert hit and overlaps(hit[0].bbox_norm_new, boxes[block_id]), [ch.to_dict() for ch in changes]
+
+
 # --- sheets: added, removed, split ------------------------------------------------------------
 
 

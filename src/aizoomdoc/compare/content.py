@@ -100,6 +100,8 @@ class SheetText:
     #: Words of the page left out of ``lines`` (image descriptions, English prose): a line's word
     #: found there was not lost, only read into another place.
     extra_keys: list[str] = field(default_factory=list)
+    #: The lines of the image blocks by block id (compared only block to block, see linediff).
+    image_lines: dict[str, list[Line]] = field(default_factory=dict)
     skipped_images: int = 0
     ocr_failures: int = 0
 
@@ -287,6 +289,7 @@ def ocr_sheet(doc: Document, page_index: int) -> SheetText:
         if b.block_type == "image":
             sheet.skipped_images += 1
             sheet.extra_keys.extend(tokens(b.text, ocr=True))
+            sheet.image_lines[b.id] = block_lines(b)
             continue
         if is_ocr_failure(b.text):
             sheet.ocr_failures += 1

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aizoomdoc.compare.align import align_pages, page_key
 from aizoomdoc.compare.content import PdfText, SheetText, as_lines, block_at, ocr_sheet, pdf_path_of
-from aizoomdoc.compare.linediff import diff_lines
+from aizoomdoc.compare.linediff import diff_image_blocks, diff_lines
 from aizoomdoc.compare.model import Box, Change, Comparison, KINDS, SheetDiff, VersionInfo
 from aizoomdoc.compare.register import check_register, current_entries, read_register
 from aizoomdoc.compare.textdiff import Offset, diff_words
@@ -143,10 +143,10 @@ def _compare_pair(a: _Version, b: _Version, pi_old: int, pi_new: int, split_from
     if so.mode == "words" and sn.mode == "words":
         changes, off = diff_words(so, sn)
     else:
-        changes = diff_lines(as_lines(so), as_lines(sn))
+        changes = diff_lines(as_lines(so), as_lines(sn)) + diff_image_blocks(so, sn)
+        if (so.skipped_images or sn.skipped_images) and (a.renderer is None or b.renderer is None):
+            diff.notes.append(t("compare.note.images_not_compared", count=max(so.skipped_images, sn.skipped_images)))
         for s, version in ((so, "old"), (sn, "new")):
-            if s.mode == "lines" and s.skipped_images:
-                diff.notes.append(t("compare.note.images_not_compared", count=s.skipped_images, version=t(f"compare.{version}")))
             if s.ocr_failures:
                 diff.notes.append(t("compare.note.ocr_failures", count=s.ocr_failures, version=t(f"compare.{version}")))
     timings["text"] += time.perf_counter() - t0
@@ -173,7 +173,7 @@ def _visual_changes(a: _Version, b: _Version, pi_old: int, pi_new: int, so: Shee
         return []
     if a.scanned(pi_old) or b.scanned(pi_new):
         diff.notes.append(t("compare.note.scanned"))
-        return []
+        vo = replace(vo, radius=max(vo.radius, 3))  # two scans of one sheet never match pixel for pixel
     sizes = [s for s in (a.size(pi_old), b.size(pi_new)) if s]
     dpi = page_dpi(sizes or [(842.0, 595.0)], vo)
     try:

@@ -221,3 +221,32 @@ def cell_changes(old: list[str], new: list[str]) -> list[CellChange]:
             if any(_significant(x) for x in la + lb):
                 out.append(CellChange(min(j1 + k, max(len(new) - 1, 0)) + 1, a, b))
     return out
+
+
+#: An image block read again by an OCR model is described anew (Dice of its words far below this);
+#: the same description with a value edited stays above it.
+SAME_DESCRIPTION = 0.85
+
+
+def diff_image_blocks(old: SheetText, new: SheetText) -> list[Change]:
+    """Image blocks present in both versions (same block id) whose text is the same description
+    with a few words different: those words are changes; a block described anew is not compared."""
+    out: list[Change] = []
+    for block_id, lines_old in old.image_lines.items():
+        lines_new = new.image_lines.get(block_id)
+        if not lines_new:
+            continue
+        ko = [k for line in lines_old for k in line.keys]
+        kn = [k for line in lines_new for k in line.keys]
+        if ko == kn or similarity(ko, kn) < SAME_DESCRIPTION:
+            continue
+        found = diff_lines(SheetText(old.page_index, "lines", lines=lines_old),
+                           SheetText(new.page_index, "lines", lines=lines_new))
+        if len(found) > 1:  # one block, one change: what it said and what it says
+            def joined(texts: list[str | None]) -> str | None:
+                return " … ".join(x for x in texts if x) or None
+
+            found = [Change("text_changed", joined([c.old_text for c in found]), joined([c.new_text for c in found]),
+                            lines_old[0].box, lines_new[0].box, block_id, block_id)]
+        out += found
+    return out
