@@ -192,3 +192,26 @@ async def test_chat_question_about_changes_cites_both_versions(settings: Setting
         # With one document a «что изменилось» question is an ordinary search.
         r4 = await service.ask("Что изменилось в нормах по кровлям?", [str(old)])
         assert "Сравнение версий" not in r4.answer
+
+
+@pytest.mark.s3
+async def test_api_compare_with_documents_and_cache_on_s3(settings: Settings, versions: tuple[Path, Path],
+                                                          s3_server: Any, s3_bucket: str) -> None:
+    s = Settings(_env_file=None, data_dir=settings.data_dir, use_s3_storage=True,
+                 s3_endpoint_url=s3_server.endpoint_url, s3_region=s3_server.region,
+                 s3_access_key=s3_server.access_key, s3_secret_key=s3_server.secret_key, s3_bucket=s3_bucket,
+                 s3_addressing_style="path")
+    async with api_client(s) as (app, client):
+        old = await _upload(client, versions[0])
+        new = await _upload(client, versions[1])
+        r = await client.get("/api/compare", params={"old": old["id"], "new": new["id"]})
+        assert r.status_code == 200, r.text
+        assert [x["status"] for x in r.json()["sheets"]] == ["same", "changed"]
+        files = app.state.aizoomdoc.files
+        from aizoomdoc.pipeline.compare import ENGINE_VERSION
+
+        assert await files.list_files("compare/") == [f"compare/{old['id']}/{new['id']}-v{ENGINE_VERSION}.json"]
+        img = await client.get(r.json()["sheets"][1]["new_image"])
+        assert img.status_code == 200 and red_pixels(img.content) > 50
+        r2 = await client.get("/api/compare", params={"old": old["id"], "new": new["id"]})
+        assert r2.json()["sheets"] == r.json()["sheets"]
