@@ -215,3 +215,22 @@ async def test_api_compare_with_documents_and_cache_on_s3(settings: Settings, ve
         assert img.status_code == 200 and red_pixels(img.content) > 50
         r2 = await client.get("/api/compare", params={"old": old["id"], "new": new["id"]})
         assert r2.json()["sheets"] == r.json()["sheets"]
+
+
+async def test_chat_question_about_changes_with_a_model(settings: Settings, versions: tuple[Path, Path]) -> None:
+    """With a language model the comparison is its context: the changed places of both versions
+    (as viewports and texts «Было:»/«Стало:») and the summary; the answer cites both versions."""
+    from aizoomdoc.llm.openai_compat import OpenAICompatProvider
+    from aizoomdoc.pipeline.ask import AskService
+    from tests.support.llm_server import ScriptedLLM, text
+
+    with ScriptedLLM([text("На листе 1 изменены марка арматуры и год свода правил.")]) as llm:
+        provider = OpenAICompatProvider(base_url=llm.base_url, model="vision/test", api_key="sk-test", timeout=5.0,
+                                        max_retries=0)
+        async with AskService(settings, provider=provider) as service:
+            r = await service.ask("Что изменилось на листе 1 между изм.1 и изм.2?", [str(v) for v in versions])
+        sent = json.dumps(llm.requests[-1].messages, ensure_ascii=False)
+    assert r.error is None and r.answer.startswith("На листе 1 изменены")
+    assert "Было: А500С" in sent and "Стало: А400С" in sent and "«А500С» → «А400С»" in sent
+    assert len(llm.requests[-1].image_urls) >= 2  # the viewports of both versions
+    assert {c.document_title for c in r.citations} == {"133_23-ГК-АР6_изм.1", "133_23-ГК-АР6_изм.2"}
