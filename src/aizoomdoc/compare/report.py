@@ -3,6 +3,8 @@ change, one per sheet, the register check. Used by the CLI and by chat answers."
 
 from __future__ import annotations
 
+import difflib
+
 from aizoomdoc.compare.model import Box, Change, Comparison, RegisterCheck, SheetDiff
 from aizoomdoc.texts import t
 
@@ -24,17 +26,37 @@ def zone(box: Box | None) -> str:
     return t("compare.zone", vertical=t(f"compare.zone.{v}"), horizontal=t(f"compare.zone.{h}"))
 
 
+def difference(old: str | None, new: str | None, context: int = 3, limit: int = QUOTE_CHARS) -> tuple[str, str]:
+    """The part of two long texts that differs, with a few words around it («… с гайкой-барашком
+    М10 к полосе …» / «… М12 …»); short texts whole."""
+    a, b = " ".join((old or "").split()), " ".join((new or "").split())
+    if len(a) <= 60 and len(b) <= 60:
+        return _q(a, limit), _q(b, limit)
+    wa, wb = a.split(" "), b.split(" ")
+    ops = [op for op in difflib.SequenceMatcher(a=wa, b=wb, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if not ops:
+        return _q(a, limit), _q(b, limit)
+    i1, i2 = max(0, ops[0][1] - context), min(len(wa), ops[-1][2] + context)
+    j1, j2 = max(0, ops[0][3] - context), min(len(wb), ops[-1][4] + context)
+
+    def cut(words: list[str], x: int, y: int) -> str:
+        return ("… " if x > 0 else "") + " ".join(words[x:y]) + (" …" if y < len(words) else "")
+
+    return _q(cut(wa, i1, i2), limit), _q(cut(wb, j1, j2), limit)
+
+
 def describe_change(c: Change) -> str:
     """«текст изменён: «+8,400» → «+8,450»» and the like."""
     kind = t(f"compare.kind.{c.kind}")
     if c.kind == "drawing_changed":
         return f"{kind} {t('compare.place', zone=zone(c.box))}".strip()
     if c.kind == "table_row_changed" and c.cells:
-        cells = "; ".join(t("compare.cell", column=x.column, old=_q(x.old_text, 80), new=_q(x.new_text, 80))
-                          for x in c.cells[:6])
+        cells = "; ".join(t("compare.cell", column=x.column, old=o, new=n)
+                          for x in c.cells[:6] for o, n in [difference(x.old_text, x.new_text, limit=80)])
         return f"{kind} «{_q(c.new_text or c.old_text, 80)}»: {cells}"
     if c.kind in ("text_changed", "table_row_changed"):
-        return f"{kind}: «{_q(c.old_text)}» → «{_q(c.new_text)}»"
+        o, n = difference(c.old_text, c.new_text)
+        return f"{kind}: «{o}» → «{n}»"
     if c.kind == "text_moved":
         return f"{kind}: «{_q(c.new_text)}»"
     return f"{kind}: «{_q(c.new_text if c.new_text is not None else c.old_text)}»"
