@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     viewport_min_cap_px: float = Field(20.0, gt=4)  # legibility floor of a hit's text (cap height, px)
     viewport_max_side: int = Field(2000, ge=400)  # longest side of a viewport image, px
 
+    # --- Revision compare --------------------------------------------------------------------
+    compare_visual: bool = True  # compare the rendered drawings of PDFs, not only the text
+    compare_render_max_pixels: int = Field(3_000_000, ge=100_000)  # per rendered sheet
+    compare_timeout: float = Field(600.0, gt=0)  # seconds per comparison (own process, killed after)
+    compare_max_memory_mb: int = Field(4096, ge=256)  # address space of that process
+    compare_concurrency: int = Field(2, ge=1)  # comparison processes at once per server process
+
     # --- Server ------------------------------------------------------------------------------
     auth_mode: Literal["local", "server"] = "local"
     default_user_id: str = "local"

@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from aizoomdoc.api import (
-    auth, chats, documents, events, examples, images, library, messages, pages, search, stats, status,
+    auth, chats, compare, documents, events, examples, images, library, messages, pages, search, stats, status,
 )
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    for module in (auth, chats, messages, events, images, search, examples, documents, pages, status, library, stats):
+    for module in (auth, chats, messages, events, images, search, examples, documents, pages, status, library, stats,
+                   compare):
         app.include_router(module.router)
     app.include_router(images.files_router)
 

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 _PAGE = re.compile(r"^#{1,4}\s*СТРАНИЦА\s+(\d+)\b", re.IGNORECASE)
 _STAMP = re.compile(r"^\*\*\s*Штамп:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
-_SHEET_NO = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(\d+)\s*(?:\(\s*из\s*(\d+)\s*\))?", re.IGNORECASE)
+_SHEET_NO = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(\d+(?:\.\d+)?)\s*(?:\(\s*из\s*(\d+)\s*\))?", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"^\*\*\s*Наименование листа:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
 _SHEET_NONE = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(?:None|null|—|-)?\s*(?:\(\s*из\s*\w*\s*\))?\s*$", re.IGNORECASE)
 _BLOCK = re.compile(r"^#{2,4}\s*BLOCK\s*\[\s*(TEXT|IMAGE|TABLE)\s*\]\s*:?\s*(\S+)", re.IGNORECASE)

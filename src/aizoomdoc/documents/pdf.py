@@ -270,7 +270,7 @@ def parse_title_block(lines: list[_Line]) -> SheetInfo | None:
         candidates = [ln for ln in lines if ln.text.strip().lower() == "лист" and ln.x0 >= stage_label.x0 - 1]
         sheet_label = min(candidates, key=lambda ln: abs(ln.y0 - stage_label.y0)) if candidates else None
     if sheet_label is not None:
-        num = _below(sheet_label, lines, re.compile(r"\d{1,4}[а-яa-z]?"))
+        num = _below(sheet_label, lines, re.compile(r"\d{1,4}(?:\.\d{1,2})?[а-яa-z]?"))  # 5, 5а, 5.1
         if num is not None:
             values["sheet_number"] = num.text.strip()
     if stage_label is not None:

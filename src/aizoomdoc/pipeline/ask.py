@@ -65,6 +65,7 @@ from aizoomdoc.pipeline.events import (
     TokenEvent,
     ToolEvent,
 )
+from aizoomdoc.pipeline.compare_chat import revision_turn
 from aizoomdoc.pipeline.render_cache import RenderCache, RenderCounters, current_counters
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
 from aizoomdoc.pipeline.usage import UsageRecorder
@@ -424,10 +425,16 @@ class AskService:
         # "Найди все …", "перечисли …": every matching item, not the best few.
         list_mode = is_list_question(turn.question)
         top_k = max(s.search_list_top_k, s.search_top_k) if list_mode else s.search_top_k
-        found = await self.documents.search(turn.documents, turn.question, top_k)
-        # A hit in a table cell is its row: one id, the row's text and box, whatever cell matched.
-        turn.hits = await asyncio.to_thread(rows_for_hits, found, turn.question, self._renderer, self._rules,
-                                            list_mode)
+        # «что изменилось на листе 5 между изм.7 и изм.8?»: the changes of both versions are the hits.
+        revision = await revision_turn(turn.question, turn.documents, s, self.files)
+        list_mode = list_mode and revision is None
+        if revision is not None:
+            turn.hits = revision.hits
+        else:
+            found = await self.documents.search(turn.documents, turn.question, top_k)
+            # A hit in a table cell is its row: one id, the row's text and box, whatever cell matched.
+            turn.hits = await asyncio.to_thread(rows_for_hits, found, turn.question, self._renderer, self._rules,
+                                                list_mode)
         turn.timings["search"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         await self._store_hits(turn, turn.hits)
@@ -459,13 +466,17 @@ class AskService:
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
         notes += [note for d in turn.documents if (note := unreadable_note(d))]
+        notes += [revision.summary] if revision and self.provider is not None else []
         contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
         similar_contexts = [self._hit_context(f, None) for f in similar]
         await emit(StageEvent("llm", "start", t("ask.stage.llm"),
                               {"offline": self.provider is None,
                                "model": self.provider.model if self.provider else None}))
         t0 = time.perf_counter()
-        if self.provider is None:
+        if self.provider is None and revision is not None:
+            loop = revision.loop()
+            await emit(TokenEvent(loop.answer))
+        elif self.provider is None:
             loop = offline_answer(turn.question, contexts, [im.label for im in view_images + upload_images],
                                   notes=notes, list_mode=list_mode, similar=similar_contexts,
                                   hidden=len(turn.hits) - len(shown) - len(similar))

@@ -4,6 +4,7 @@
 
 import { api, ApiError, uploadDocument } from "./api.js";
 import { renderDocHealth } from "./doc_health.js";
+import { initCompare, updateCompareButton } from "./compare.js";
 import { t } from "./i18n.js";
 import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
@@ -217,6 +218,7 @@ function renderDocBar() {
   pick.replaceChildren(el("option", { value: "", text: t("chat.pick_document") }),
     ...others.map((d) => el("option", { value: d.id, text: d.title || d.filename })));
   pick.hidden = others.length === 0;
+  updateCompareButton(ids);
   $("#composer-note").textContent = ids.length ? "" : t("composer.need_documents");
   // Nothing to ask about without a document: the button waits for one.
   $("#send").disabled = !ids.length;
@@ -722,6 +724,7 @@ async function main() {
   $("#back-to-list").addEventListener("click", (e) => { e.preventDefault(); location.hash = ""; });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeViewer(); });
   $("#logout").addEventListener("click", guard(logout));
+  initCompare({ getChat: () => state.chat, getDocuments: () => state.documents });
   window.addEventListener("hashchange", route);
   await Promise.all([loadChats(), loadDocuments()]);
   await initLibrary({ chatId: () => state.chatId, toast,
