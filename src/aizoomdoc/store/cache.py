@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 #: Longest pause between two attempts to use a Redis that failed, seconds.
 REDIS_BACKOFF_MAX = 30.0
 
-# KEYS: entry, index (zset: key -> last use, ms), sizes (hash: key -> bytes), total (counter).
+# The index orders entries by last use: the score is the time in ms times 1000 plus a per-Redis
+# sequence (KEYS[5]) modulo 1000, so uses within the same millisecond keep their order.
+# KEYS: entry, index (zset: key -> last use), sizes (hash: key -> bytes), total (counter), sequence.
 # ARGV: value, ttl ms, now ms, cap bytes. Sets the entry, forgets index entries older than the TTL
 # (Redis expired them), then evicts the least recently used entries until the total fits the cap.
 _PUT_SCRIPT = """
@@ -47,8 +49,8 @@ local old = redis.call('HGET', KEYS[3], KEYS[1])
 if old then redis.call('DECRBY', KEYS[4], old) end
 redis.call('HSET', KEYS[3], KEYS[1], size)
 redis.call('INCRBY', KEYS[4], size)
-redis.call('ZADD', KEYS[2], now, KEYS[1])
-local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - ttl)
+redis.call('ZADD', KEYS[2], now * 1000 + redis.call('INCR', KEYS[5]) % 1000, KEYS[1])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', (now - ttl) * 1000)
 for _, k in ipairs(stale) do
   local s = tonumber(redis.call('HGET', KEYS[3], k) or '0')
   redis.call('HDEL', KEYS[3], k)
@@ -68,6 +70,16 @@ while total > cap do
   evicted = evicted + 1
 end
 return evicted
+"""
+
+# KEYS: entry, index, sequence. ARGV: ttl ms, now ms. The value, its TTL renewed and its use noted.
+_GET_SCRIPT = """
+local value = redis.call('GET', KEYS[1])
+if value then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+  redis.call('ZADD', KEYS[2], 'XX', tonumber(ARGV[2]) * 1000 + redis.call('INCR', KEYS[3]) % 1000, KEYS[1])
+end
+return value
 """
 
 
@@ -158,6 +170,7 @@ class RedisCache:
         self.timeout = timeout
         self._client: Any = None
         self._script: Any = None
+        self._get_script: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -172,7 +185,8 @@ class RedisCache:
         return f"{self.prefix}{namespace}:{key}"
 
     def _meta(self) -> list[str]:
-        return [f"{self.prefix}meta:index", f"{self.prefix}meta:sizes", f"{self.prefix}meta:total"]
+        return [f"{self.prefix}meta:index", f"{self.prefix}meta:sizes", f"{self.prefix}meta:total",
+                f"{self.prefix}meta:seq"]
 
     def _redis(self) -> Any:
         loop = asyncio.get_running_loop()
@@ -186,17 +200,16 @@ class RedisCache:
                 retry=Retry(NoBackoff(), 0), retry_on_timeout=False, health_check_interval=0,
             )
             self._script = self._client.register_script(_PUT_SCRIPT)
+            self._get_script = self._client.register_script(_GET_SCRIPT)
             self._loop = loop
         return self._client
 
     async def get(self, namespace: str, key: str) -> bytes | None:
-        client = self._redis()
+        self._redis()
         full = self._key(namespace, key)
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.get(full)
-            pipe.pexpire(full, self.ttl_ms)  # the TTL counts from the last use, like the index
-            pipe.zadd(self._meta()[0], {full: int(time.time() * 1000)}, xx=True)
-            value, _, _ = await pipe.execute()
+        meta = self._meta()
+        # The TTL counts from the last use, like the index.
+        value = await self._get_script(keys=[full, meta[0], meta[3]], args=[self.ttl_ms, int(time.time() * 1000)])
         return bytes(value) if value is not None else None
 
     async def put(self, namespace: str, key: str, data: bytes) -> int:
