@@ -74,14 +74,14 @@ from aizoomdoc.zoom import (
     ImageRef,
     PlanOptions,
     RenderedImage,
-    RenderOptions,
-    SheetRenderer,
     ZoomRefusal,
     grid_for,
     plan_viewports,
     resolve_zoom,
 )
+from aizoomdoc.zoom.isolated import IsolatedRenderer
 from aizoomdoc.zoom.plan import pad_box
+from aizoomdoc.zoom.render import RenderLimitError
 
 log = logging.getLogger(__name__)
 
@@ -210,17 +210,15 @@ class AskService:
             if provider is not None:
                 self._own.append(provider)
         self.provider: LLMProvider | None = provider
-        self.render_options = RenderOptions(
+        # Documents are untrusted uploads: every render runs in a worker process, bounded.
+        self.renderer = IsolatedRenderer(self.settings)
+        self.render_options = self.renderer.options(
             target_cap_px=self.settings.viewport_target_cap_px,
             max_dpi=self.settings.viewport_max_dpi,
             max_pixels=self.settings.viewport_max_pixels,
         )
-        self._renderers: dict[str, SheetRenderer] = {}
 
     async def aclose(self) -> None:
-        for r in self._renderers.values():
-            r.close()
-        self._renderers.clear()
         for obj in reversed(self._own):
             for name in ("aclose", "close"):
                 fn = getattr(obj, name, None)
@@ -517,35 +515,29 @@ class AskService:
         if rows:
             await self.store.add_search_results_bulk(rows)
 
-    def _renderer(self, doc: Document) -> SheetRenderer:
-        assert doc.render_path is not None
-        r = self._renderers.get(doc.render_path)
-        if r is None:
-            r = self._renderers[doc.render_path] = SheetRenderer(doc.render_path, self.render_options)
-        return r
-
-    def _page_size(self, doc: Document, page_index: int) -> tuple[float, float]:
+    async def _page_size(self, doc: Document, page_index: int) -> tuple[float, float]:
         page = doc.page(page_index)
         if page is not None and page.width > 0 and page.height > 0:
             return page.width, page.height
         if doc.can_render:
             try:
-                return self._renderer(doc).page_size(page_index)
+                sizes = await self.renderer.sheet(doc.render_path)  # type: ignore[arg-type]
+                return sizes[page_index]
             except Exception:  # noqa: BLE001
                 pass
         return 1.0, 1.0
 
-    def _page_count(self, doc: Document) -> int:
+    async def _page_count(self, doc: Document) -> int:
         if doc.can_render:
             try:
-                return self._renderer(doc).page_count
+                return len(await self.renderer.sheet(doc.render_path))  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001
                 pass
         return max([p.page_index + 1 for p in doc.pages] or [0])
 
     async def _render(self, doc: Document, page_index: int, box: Any, **kw: Any) -> RenderedImage:
-        r = self._renderer(doc)
-        return await r.render_async(page_index, box, **kw)
+        assert doc.render_path is not None
+        return await self.renderer.render(doc.render_path, page_index, box, self.render_options, **kw)
 
     async def _viewports(self, turn: _Turn, hits: Sequence[FoundBlock],
                          limit: int) -> tuple[list[ViewImage], dict[tuple[str, str], str]]:
@@ -557,25 +549,31 @@ class AskService:
         if not boxes or limit <= 0:
             return [], {}
         t0 = time.perf_counter()
-        sizes = {(b.document_id, b.page_index): self._page_size(turn.by_id[b.document_id], b.page_index)
-                 for b in boxes}
+        sizes = {}
+        for b in boxes:
+            if (b.document_id, b.page_index) not in sizes:
+                sizes[(b.document_id, b.page_index)] = await self._page_size(turn.by_id[b.document_id], b.page_index)
         regions = plan_viewports(boxes, sizes, PlanOptions(max_regions=limit), id_prefix="v")
         sem = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
-        async def render(region: Any) -> tuple[Any, RenderedImage]:
+        async def render(region: Any) -> tuple[Any, RenderedImage] | None:
             doc = turn.by_id[region.document_id]
             w, h = sizes[(region.document_id, region.page_index)]
             rw = (region.bbox_norm[2] - region.bbox_norm[0]) * w
             rh = (region.bbox_norm[3] - region.bbox_norm[1]) * h
             async with sem:
-                img = await self._render(
-                    doc, region.page_index, region.bbox_norm,
-                    outline=[hb.bbox_norm for hb in region.hits] if s.viewport_outline_hits else [],
-                    grid=grid_for(int(rw), int(rh)) if s.viewport_grid else None,
-                )
+                try:
+                    img = await self._render(
+                        doc, region.page_index, region.bbox_norm,
+                        outline=[hb.bbox_norm for hb in region.hits] if s.viewport_outline_hits else [],
+                        grid=grid_for(int(rw), int(rh)) if s.viewport_grid else None,
+                    )
+                except RenderLimitError as exc:  # this page stays text-only; the others still render
+                    log.warning("viewport %s not rendered: %s", region.id, exc.key)
+                    return None
             return region, img
 
-        rendered = list(await asyncio.gather(*(render(r) for r in regions)))
+        rendered = [r for r in await asyncio.gather(*(render(r) for r in regions)) if r is not None]
         turn.timings["render"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -621,7 +619,7 @@ class AskService:
                            emit: Callable[[AskEvent], Awaitable[None]]) -> ToolImage:
         """Render, upload and queue the record of an image the model asked for (a zoom crop)."""
         t0 = time.perf_counter()
-        w, h = self._page_size(doc, page_index)
+        w, h = await self._page_size(doc, page_index)
         rw, rh = (box[2] - box[0]) * w, (box[3] - box[1]) * h
         img = await self._render(doc, page_index, box, min_dpi=min_dpi, outline=list(outline),
                                  grid=grid_for(int(rw), int(rh)) if self.settings.viewport_grid else None)
@@ -748,7 +746,7 @@ class _Executor:
 
     async def _zoom(self, args: dict[str, Any]) -> ToolResult:
         turn = self.turn
-        counts = {d.id: self.service._page_count(d) for d in turn.documents}
+        counts = {d.id: await self.service._page_count(d) for d in turn.documents}
         default = turn.documents[0].id if len(turn.documents) == 1 else None
         target = resolve_zoom(args, turn.refs, counts, default)
         if isinstance(target, ZoomRefusal):
@@ -762,6 +760,8 @@ class _Executor:
         try:
             image = await self.service._model_image(turn, doc, target.page_index, target.bbox_norm,
                                                     caption=caption, min_dpi=min_dpi, emit=self.emit)
+        except RenderLimitError as exc:
+            return ToolResult(str(exc))
         except (IndexError, ValueError, RuntimeError) as exc:
             return ToolResult(t("zoom.refuse.render_failed", detail=str(exc)[:100]))
         return ToolResult(self.service._zoom_done_text(turn, image.label), [image])
@@ -791,11 +791,15 @@ class _Executor:
             if not doc.can_render or not b.has_coords:
                 texts.append(t("zoom.refuse.no_pdf", document_id=doc.id))
                 continue
-            w, h = self.service._page_size(doc, b.page_index)
+            w, h = await self.service._page_size(doc, b.page_index)
             box = pad_box(tuple(b.coords_norm), w / h if h else 1.0, PlanOptions())  # type: ignore[arg-type]
-            img = await self.service._model_image(turn, doc, b.page_index, box,
-                                                  caption=f"блок {b.id}, стр. {b.page_number}",
-                                                  min_dpi=None, outline=[b.coords_norm], emit=self.emit)
+            try:
+                img = await self.service._model_image(turn, doc, b.page_index, box,
+                                                      caption=f"блок {b.id}, стр. {b.page_number}",
+                                                      min_dpi=None, outline=[b.coords_norm], emit=self.emit)
+            except RenderLimitError as exc:
+                texts.append(str(exc))
+                continue
             images.append(img)
             texts.append(self.service._zoom_done_text(turn, img.label))
         if images:

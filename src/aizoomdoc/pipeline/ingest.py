@@ -8,7 +8,8 @@
 Ingest of one file:
 1. read the bytes; sha256 → document id (uuid5 of user + sha256). The same file again: nothing
    is parsed or written, ``created=False``.
-2. parse off the event loop (``asyncio.to_thread``) while the source file is uploaded to file
+2. parse in a worker process (``documents/isolated.py``: bounded by ``PARSE_TIMEOUT`` and
+   ``WORKER_MEMORY_MB``, never on the event loop) while the source file is uploaded to file
    storage under ``documents/{document_id}/{safe unique name}``; a :class:`DocumentError` stops
    here and the uploaded file is deleted again — nothing stays stored;
 3. upload a bundle's companion PDF (the render file) next to it;
@@ -31,7 +32,8 @@ from typing import Any
 
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.base import Source, document_id_for
-from aizoomdoc.documents.detect import load_source, read_source
+from aizoomdoc.documents.detect import load_source
+from aizoomdoc.documents.isolated import read_source_isolated
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
 from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, NotFoundError, StorageError
 from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
@@ -184,7 +186,7 @@ class DocumentService:
         # fails it is deleted again, so bad input leaves nothing behind.
         upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
         try:
-            doc = await asyncio.to_thread(read_source, source)
+            doc = await read_source_isolated(self.settings, source)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
