@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from aizoomdoc.api import auth, chats, documents, events, images, messages, pages, search, status
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
+from aizoomdoc.api.guard import LocalRequestGuard
 from aizoomdoc.api.runner import AskRunner
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.store.database import Database
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    if settings.auth_mode == "local":
+        app.add_middleware(LocalRequestGuard)  # loopback Host names only, no cross-site writes
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,

@@ -49,8 +49,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, _validation_message(exc), key="api.bad_request")
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return error_response(422, t("api.too_deep"), key="api.too_deep")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI wraps body parse errors in a 400
+            return error_response(422, t("api.too_deep"), key="api.too_deep")
         if exc.status_code == 404:
             message = t("api.not_found", what=request.url.path)
         elif isinstance(exc.detail, str) and exc.detail:

@@ -11,6 +11,7 @@ the file: «слишком сложный для разбора» (time, memory,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from aizoomdoc.documents.model import Document
 from aizoomdoc.errors import AizoomdocError, DocumentError
 from aizoomdoc.isolation import Limits, Reason, worker_pool
 from aizoomdoc.texts import t
+
+log = logging.getLogger(__name__)
 
 
 def parse_job(source: Source, max_image_pixels: int) -> Document:
@@ -42,8 +45,15 @@ def _on_limit(settings: Any, source: Source) -> Callable[[Reason], AizoomdocErro
 async def read_source_isolated(settings: Any, source: Source) -> Document:
     """:func:`read_source` of an untrusted file in a worker process (see the module docstring)."""
     limits = Limits(seconds=settings.parse_timeout, memory_mb=settings.worker_memory_mb)
-    return await worker_pool(settings).run(parse_job, source, settings.max_image_pixels,
-                                           limits=limits, on_limit=_on_limit(settings, source))
+    try:
+        return await worker_pool(settings).run(parse_job, source, settings.max_image_pixels,
+                                               limits=limits, on_limit=_on_limit(settings, source))
+    except AizoomdocError:
+        raise
+    except Exception as exc:  # a reader bug on odd input: the uploader gets a clear 422, the log the detail
+        log.warning("reading %s failed unexpectedly: %r", source.name, exc)
+        raise DocumentError("documents.unreadable", path=str(source.path),
+                            detail=f"{type(exc).__name__}") from exc
 
 
 __all__ = ["parse_job", "read_source_isolated"]

@@ -941,10 +941,8 @@ class ChatStore:
                     self._require_chat(conn, p["chat_id"])
                 return rows
             rows = self._rows(conn, self._res_by_msg, p)
-            if not rows:
-                self._require_chat(conn, p["chat_id"])
-                if not self._exists(conn, messages, p["message_id"]):
-                    raise NotFoundError("store.message_not_found", **p)
+            if not rows:  # a message of another chat (or user) is not found either, never []
+                self._check_messages(conn, {p["message_id"]: p["chat_id"]})
             return rows
 
         return self._res.convert_all(await self._run(work))
