@@ -136,7 +136,7 @@ async def test_user_cannot_write_into_other_users_chats(world: World, as_a: Chat
 async def test_user_can_work_in_own_chats(world: World, as_a: ChatStore) -> None:
     chat_id = await as_a.create_chat("мой", world.a)
     mid = await as_a.add_message(chat_id, "user", "привет")
-    await as_a.add_image_to_message(chat_id, mid, "a.png", "k", None)
+    await as_a.add_image_to_message(chat_id, mid, "a.png", f"chats/{chat_id}/images/a.png", None)
     await as_a.add_search_results_bulk([{"chat_id": chat_id, "message_id": mid, "block_id": "b"}])
     assert (await as_a.update_chat(chat_id, title="переименован"))["title"] == "переименован"
     assert await as_a.delete_chat(chat_id) is True

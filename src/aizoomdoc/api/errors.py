@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aizoomdoc.api.limits import RETRY_AFTER_SECONDS
 from aizoomdoc.errors import AizoomdocError, AuthError
 from aizoomdoc.texts import t
 
@@ -43,6 +44,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.warning("%s %s -> %d %s", request.method, request.url.path, exc.status_code, exc.key)
         headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
+        if exc.status_code == 429:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(exc.status_code, str(exc), key=exc.key, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -64,6 +64,7 @@ from aizoomdoc.pipeline.events import (
     TokenEvent,
     ToolEvent,
 )
+from aizoomdoc.pipeline.ingest import is_document_id
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
 from aizoomdoc.search import is_list_question
 from aizoomdoc.store.files import FileStorage, UploadItem
@@ -296,7 +297,8 @@ class AskService:
                 raise NotFoundError("ask.error.chat_not_found", chat_id=chat_id)
         refs = [str(r) for r in documents]
         if not refs and chat is not None:
-            refs = list((chat.get("metadata") or {}).get("document_ids") or [])
+            # The chat's metadata is a column its owner can write: document ids only, never paths.
+            refs = [r for r in (chat.get("metadata") or {}).get("document_ids") or [] if is_document_id(r)]
         if not refs:
             raise InvalidInputError("ask.error.no_documents")
         await emit(StageEvent("documents", "start", t("ask.stage.documents")))

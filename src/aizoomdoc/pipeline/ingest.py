@@ -25,6 +25,7 @@ import asyncio
 import logging
 import mimetypes
 import os
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ from aizoomdoc.store.database import Database
 from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
 from aizoomdoc.store.files import FileStorage
-from aizoomdoc.store.files.paths import unique_filename
+from aizoomdoc.store.files.paths import key_under, unique_filename
 
 log = logging.getLogger(__name__)
 
@@ -278,14 +279,30 @@ class DocumentService:
         render = await self.render_path(row) if local_render else None
         return document_from_rows(row, block_rows, render_path=render)
 
+    def _own_key(self, row: dict[str, Any], column: str) -> str | None:
+        """``row[column]`` if it is a key in the document's own folder (``documents/{id}/``).
+
+        Keys are read back from a row the user can write (Supabase's Data API): a key pointing
+        at another document's file is never read, signed or deleted."""
+        key = row.get(column)
+        if not key:
+            return None
+        if not key_under(key, f"documents/{row['id']}/"):
+            log.warning("document %s: %s outside its folder is ignored", row.get("id"), column)
+            return None
+        return str(key)
+
     async def render_path(self, row: dict[str, Any]) -> str | None:
-        """A local path with the document's pixels: the original file when unchanged, the local
-        storage file, or a download cached under ``DATA_DIR/cache/documents``."""
-        key = row.get("render_key")
+        """A local path with the document's pixels: the original file when unchanged (local mode
+        only), the local storage file, or a download cached under ``DATA_DIR/cache/documents``."""
+        key = self._own_key(row, "render_key")
         if not key:
             return None
         meta = row.get("metadata") or {}
-        original = meta.get("pdf_path") if key != row.get("storage_key") else row.get("source_path")
+        # A file system path in a row is only followed in local mode, where the one user owns the
+        # machine; a server never opens a path a user could have written into their row.
+        original = (meta.get("pdf_path") if key != row.get("storage_key") else row.get("source_path")) \
+            if self.settings.auth_mode == "local" else None
         stat = meta.get("render_stat")
         if original and stat and _stat(Path(original)) == stat:
             return str(original)
@@ -309,13 +326,21 @@ class DocumentService:
         if row is None:
             return False
         deleted = await store.delete(document_id)
-        for key in {row.get("storage_key"), row.get("render_key")} - {None}:
+        for key in {self._own_key(row, "storage_key"), self._own_key(row, "render_key")} - {None}:
             await self._delete_keys([key])  # type: ignore[list-item]
         return deleted
 
     async def find(self, ref: str, *, user_id: str | None = None, ingest: bool = True,
-                   progress: Progress | None = None) -> dict[str, Any]:
-        """The document row for a path (ingested first when new) or an id (or a unique id prefix)."""
+                   progress: Progress | None = None, paths: bool = True) -> dict[str, Any]:
+        """The document row for a path (ingested first when new) or an id (or a unique id prefix).
+
+        ``paths=False`` (the server): ``ref`` is only ever an id of the caller's documents, never
+        a file of the server's disk."""
+        if not paths:
+            row = await self._store(user_id).get(ref) if is_document_id(ref) else None
+            if row is None:
+                raise NotFoundError("search.document_not_found", ref=str(ref)[:60])
+            return row
         path = Path(ref).expanduser()
         if path.is_file():
             source = await asyncio.to_thread(load_source, path, self.settings.max_file_size_bytes)
@@ -373,9 +398,12 @@ class ServiceDocumentSource:
     """A :class:`~aizoomdoc.pipeline.sources.DocumentSource` over :class:`DocumentService`:
     paths are ingested once (database + file storage), ids are looked up, search is BM25."""
 
-    def __init__(self, settings: Settings | None = None, service: DocumentService | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, service: DocumentService | None = None, *,
+                 allow_paths: bool = True) -> None:
         self.service = service or DocumentService(settings)
         self._own = service is None
+        #: False on the server: references are document ids only, never paths (see ``find``).
+        self.allow_paths = allow_paths
         self._docs: dict[str, Document] = {}
         self._owner: dict[str, str | None] = {}
 
@@ -387,7 +415,7 @@ class ServiceDocumentSource:
     async def resolve(self, refs: Sequence[str], user_id: str | None = None) -> list[Document]:
         out: list[Document] = []
         for ref in refs:
-            row = await self.service.find(ref, user_id=user_id)
+            row = await self.service.find(ref, user_id=user_id, paths=self.allow_paths)
             doc_id = str(row["id"])
             if any(d.id == doc_id for d in out):
                 continue
@@ -417,6 +445,15 @@ class ServiceDocumentSource:
         return found
 
 
+def is_document_id(ref: object) -> bool:
+    """Whether ``ref`` is a document id (a uuid), as opposed to a path or anything else."""
+    try:
+        uuid.UUID(str(ref))
+    except ValueError:
+        return False
+    return isinstance(ref, str)
+
+
 def _stat(path: Path) -> list[int] | None:
     try:
         st = os.stat(path)
@@ -427,4 +464,5 @@ def _stat(path: Path) -> list[int] | None:
 
 __all__ = [
     "DocumentService", "IngestResult", "ServiceDocumentSource", "document_from_rows", "document_rows", "indexed_blocks",
+    "is_document_id",
 ]
