@@ -163,9 +163,12 @@ def serve(fd: int) -> None:
 
 
 def _worker_env() -> dict[str, str]:
+    """The parent's environment, with its import path: a job is any module-level function the
+    parent can import (pickled by name)."""
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parents[1])  # the folder holding ``aizoomdoc``
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    paths = [package_root, os.getcwd(), *(p for p in sys.path if p and os.path.isdir(p))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     return env
 
 
