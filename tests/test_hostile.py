@@ -9,7 +9,8 @@ and fails on the code before the fix:
 4. local mode answered any Host name and accepted cross-site text/plain uploads;
 7. a PNG claiming 30000×30000 pixels and JSON nested 200,000 deep were 500s;
 8. an upload cut off before its closing boundary was stored;
-9. another chat's message id in ``?message_id=`` answered 200 ``[]``.
+9. another chat's message id in ``?message_id=`` answered 200 ``[]``;
+10. one user could fill the question queue (503 for everyone) and hold any number of streams.
 
 Findings 5 (user-writable columns) and 6 (``safeUrl``) are in test_hostile_pg.py and
 test_hostile_browser.py; the worker pool itself is tested at the end of this file.
@@ -33,7 +34,7 @@ from aizoomdoc.documents.synthetic import write_drawing_set
 from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError
 from aizoomdoc.isolation import Limits, WorkerPool
 from tests.support import jobs
-from tests.support.api_client import LiveServer, api_client
+from tests.support.api_client import JWT_SECRET, QUESTION, LiveServer, api_client, bearer, sign_jwt
 from tests.support.hostile import (
     bitonal_png,
     deep_json,
@@ -41,6 +42,7 @@ from tests.support.hostile import (
     vector_bomb_pdf,
     whitespace_run_html,
 )
+from tests.support.llm_server import ScriptedLLM, delay, text
 
 UI = {"X-AIZoomDoc": "1"}  # what the web UI sends with every request
 TOO_COMPLEX = "слишком сложная для отрисовки"
@@ -380,3 +382,54 @@ async def test_cancelled_job_kills_its_worker() -> None:
         assert not _pid_alive(pid)
     finally:
         pool.close()
+
+
+# --- per-user limits: questions in work, open event streams -----------------------------------
+
+
+def test_one_user_cannot_fill_the_queue_or_hold_many_streams(tmp_path: Path) -> None:
+    pdf = tmp_path / "set.pdf"
+    write_drawing_set(pdf, 2)
+    answer = "Утеплитель — минераловатные плиты 150 мм (стр. 1)."
+    with ScriptedLLM(default=delay(2.0, text(answer))) as llm:
+        env = {"DATA_DIR": str(tmp_path / "data"), "AUTH_MODE": "server", "SUPABASE_JWT_SECRET": JWT_SECRET,
+               "LLM_BASE_URL": llm.base_url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "vision/test",
+               "LLM_MAX_RETRIES": "0", "LOG_LEVEL": "WARNING", "API_MAX_QUEUED_QUESTIONS": "2",
+               "API_MAX_STREAMS_PER_USER": "2"}
+        with LiveServer(env, log=tmp_path / "server.log") as server, \
+                httpx.Client(base_url=server.url, timeout=60) as http:
+            alice, bob = bearer(sign_jwt("alice-limits")), bearer(sign_jwt("bob-limits"))
+            chats = {}
+            for who, auth in (("alice", alice), ("bob", bob)):
+                doc = http.post("/api/documents", headers=auth, files={"file": (pdf.name, pdf.read_bytes(),
+                                                                                "application/pdf")}).json()
+                chats[who] = http.post("/api/chats", headers=auth,
+                                       json={"document_ids": [doc["documents"][0]["id"]]}).json()["id"]
+            ask = f"/api/chats/{chats['alice']}/messages"
+            accepted = [http.post(ask, json={"content": QUESTION}, headers=alice) for _ in range(2)]
+            assert [r.status_code for r in accepted] == [202, 202]
+            r = http.post(ask, json={"content": QUESTION}, headers=alice)
+            assert r.status_code == 429 and "API_MAX_QUEUED_QUESTIONS" in r.json()["error"], r.text
+            assert r.headers.get("retry-after")
+            r = http.post(f"/api/chats/{chats['bob']}/messages", json={"content": QUESTION}, headers=bob)
+            assert r.status_code == 202  # other users are not affected
+
+            events = f"/api/chats/{chats['alice']}/events"
+            with http.stream("GET", events, params={"after": 0}, headers=alice) as one, \
+                    http.stream("GET", events, params={"after": 0}, headers=alice) as two:
+                assert one.status_code == two.status_code == 200
+                r = http.get(events, params={"after": 0}, headers=alice)
+                assert r.status_code == 429 and "потоков" in r.json()["error"], r.text
+                with http.stream("GET", f"/api/chats/{chats['bob']}/events", params={"after": 0},
+                                 headers=bob) as other:
+                    assert other.status_code == 200
+            # Streams closed, questions answered: Alice may ask and watch again.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                r = http.post(ask, json={"content": QUESTION}, headers=alice)
+                if r.status_code == 202:
+                    break
+                time.sleep(0.5)
+            assert r.status_code == 202, r.text
+            r = http.get(events, params={"after": 0, "until": r.json()["question_id"]}, headers=alice)
+            assert r.status_code == 200
