@@ -179,6 +179,7 @@ def test_ocr_html_whitespace_run_parses_in_linear_time(tmp_path: Path) -> None:
     assert any("конец" in b.text for b in doc.blocks)
 
 
+@pytest.mark.timeout(120)
 def test_whitespace_run_upload_while_the_server_keeps_answering(server: LiveServer, client: httpx.Client,
                                                                 tmp_path: Path) -> None:
     html = whitespace_run_html(tmp_path / "upload_ocr.html")  # 120 KB: 14 s in one thread before
