@@ -109,13 +109,14 @@ async def longest_stall(work) -> tuple[float, float]:  # noqa: ANN001 - a corout
 async def bomb_stall(strokes: int, settings: Settings) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bomb = vector_bomb_pdf(Path(tmp) / "bomb.pdf", strokes)
+        size = bomb.stat().st_size
         renderer = IsolatedRenderer(settings)
         opts = renderer.options(target_cap_px=14.0, max_dpi=200.0, max_pixels=4_000_000, default_dpi=150.0)
         local = SheetRenderer(bomb, opts)
         gap_t, took_t = await longest_stall(lambda: asyncio.to_thread(local.render, 0, (0.0, 0.0, 1.0, 1.0)))
         local.close()
         gap_w, took_w = await longest_stall(lambda: renderer.render(str(bomb), 0, (0.0, 0.0, 1.0, 1.0), opts))
-    print(f"vector bomb ({strokes} strokes, {bomb.stat().st_size if bomb.exists() else 0} B): "
+    print(f"vector bomb ({strokes} strokes, {size} B): "
           f"thread: render {took_t:.1f} s, event loop stalled up to {gap_t * 1000:.0f} ms; "
           f"worker: stopped after {took_w:.1f} s (RENDER_TIMEOUT={settings.render_timeout:g}), "
           f"longest stall {gap_w * 1000:.0f} ms")
