@@ -126,7 +126,9 @@ def _die_with_parent() -> None:
 
 
 def serve(fd: int) -> None:
-    """A worker's main loop: receive ``(fn, args, kwargs, memory_bytes)``, reply, repeat."""
+    """A worker's main loop: receive ``(fn, args, kwargs, memory_bytes, cwd)``, reply, repeat.
+
+    Each job runs in the caller's current directory, so relative paths mean the same as there."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the server; it stops us
     conn = Connection(fd)
@@ -142,8 +144,10 @@ def serve(fd: int) -> None:
             return  # the parent went away
         if message is None:
             return
-        fn, args, kwargs, memory = message
+        fn, args, kwargs, memory, cwd = message
         try:
+            if cwd and cwd != os.getcwd():
+                os.chdir(cwd)
             _set_memory_limit(memory)
             try:
                 value = fn(*args, **kwargs)
@@ -219,6 +223,13 @@ class _Worker:
 
 
 _TIMEOUT = object()
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the directory was deleted
+        return None
 
 
 class WorkerPool:
@@ -336,7 +347,7 @@ class WorkerPool:
             started = time.monotonic()
             try:
                 reply = await loop.run_in_executor(self._threads, self._exchange, worker,
-                                                   (fn, args, kwargs, memory), limits.seconds)
+                                                   (fn, args, kwargs, memory, _cwd()), limits.seconds)
             except asyncio.CancelledError:
                 worker.proc.kill()  # the thread waiting on the socket sees EOF and ends
                 self._threads.submit(self._discard, worker)

@@ -44,7 +44,7 @@ _open: OrderedDict[tuple[Any, ...], SheetRenderer] = OrderedDict()
 
 def _renderer(path: str, opts: RenderOptions) -> SheetRenderer:
     st = os.stat(path)
-    key = (path, st.st_size, st.st_mtime_ns, opts)
+    key = (os.path.abspath(path), st.st_size, st.st_mtime_ns, opts)
     renderer = _open.get(key)
     if renderer is None:
         renderer = _open[key] = SheetRenderer(path, opts)
