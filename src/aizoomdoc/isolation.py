@@ -116,6 +116,8 @@ def _reply(exc: BaseException) -> tuple[str, Any]:
 
 
 def _die_with_parent() -> None:
+    # Linux sends the signal when the *thread* that started us ends: workers are started from the
+    # pool's own threads, which live as long as the pool (the whole server process).
     try:
         import ctypes
 

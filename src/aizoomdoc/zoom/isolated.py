@@ -123,7 +123,9 @@ class IsolatedRenderer:
         def build(reason: Reason) -> AizoomdocError:
             detail = t(f"limit.reason.{reason}", seconds=f"{self.limits.seconds:g}",
                        memory_mb=self.limits.memory_mb)
-            return RenderLimitError("zoom.too_complex", page=page_index + 1, reason=detail)
+            err = RenderLimitError("zoom.too_complex", page=page_index + 1, reason=detail)
+            err.transient = reason == "crash"  # type: ignore[attr-defined]  # not remembered
+            return err
         return build
 
     async def _run(self, key: tuple[Any, ...], page_index: int, fn: Callable[..., Any], *args: Any) -> Any:
@@ -133,6 +135,8 @@ class IsolatedRenderer:
         try:
             return await self.pool.run(fn, *args, limits=self.limits, on_limit=self._on_limit(page_index))
         except RenderLimitError as exc:
+            if getattr(exc, "transient", False):
+                raise
             _refused[key] = exc
             while len(_refused) > REFUSED_SLOTS:
                 _refused.popitem(last=False)
