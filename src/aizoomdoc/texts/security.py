@@ -15,7 +15,6 @@ TEXTS: dict[str, str] = {
     "limit.reason.recursion": "слишком глубокая вложенность",
     "limit.reason.crash": "обработчик аварийно завершился",
     "limit.reason.operators": "{count} операций рисования при пределе {limit}",
-    "limit.reason.content": "{size_mb} МБ команд рисования при пределе {limit_mb} МБ",
     "documents.too_deep": (
         "Файл {path} не разобран: слишком глубокая вложенность данных. Выгрузите разметку OCR заново."
     ),
@@ -44,7 +43,6 @@ TEXTS: dict[str, str] = {
     "api.upload.short_body": (
         "Загрузка оборвалась: получено {got} из {expected} байт. Ничего не сохранено — загрузите файл заново."
     ),
-    "api.message_not_found": "Сообщение {message_id} не найдено в этом чате.",
     "api.limit.questions": (
         "У вас уже {count} вопросов в работе (предел API_MAX_QUEUED_QUESTIONS = {limit}). "
         "Дождитесь ответов и повторите."
