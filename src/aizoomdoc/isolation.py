@@ -345,7 +345,13 @@ class WorkerPool:
         memory = int(limits.memory_mb) * 1024 * 1024
         name = getattr(fn, "__name__", str(fn))
         async with self._slot():
-            worker = await loop.run_in_executor(self._threads, self._checkout)
+            checkout = loop.run_in_executor(self._threads, self._checkout)
+            try:
+                worker = await asyncio.shield(checkout)
+            except asyncio.CancelledError:  # the worker still arrives: back to the idle list
+                checkout.add_done_callback(
+                    lambda f: None if f.cancelled() or f.exception() else self._checkin(f.result(), True))
+                raise
             started = time.monotonic()
             try:
                 reply = await loop.run_in_executor(self._threads, self._exchange, worker,
