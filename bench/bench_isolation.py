@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_isolation.py [--renders 12] [--strokes 20000]
 
+0. **Round trip**: an empty job through a warm worker (the fixed cost of isolation).
 1. **Overhead per render**: the same viewport-sized regions of a real sheet (``KS_AR6.pdf`` of the
    corpus; the synthetic set when the corpus is absent) rendered by :class:`SheetRenderer` in a
    thread (the baseline: what the server did before) and by :class:`IsolatedRenderer` (a warm worker
@@ -33,7 +34,7 @@ from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents import Source, read_source  # noqa: E402
 from aizoomdoc.documents.isolated import read_source_isolated  # noqa: E402
 from aizoomdoc.documents.synthetic import write_drawing_set  # noqa: E402
-from aizoomdoc.isolation import worker_pool  # noqa: E402
+from aizoomdoc.isolation import Limits, worker_pool  # noqa: E402
 from aizoomdoc.zoom.isolated import IsolatedRenderer  # noqa: E402
 from aizoomdoc.zoom.render import RenderLimitError, SheetRenderer  # noqa: E402
 from tests.support.hostile import vector_bomb_pdf  # noqa: E402
@@ -41,6 +42,24 @@ from tests.support.hostile import vector_bomb_pdf  # noqa: E402
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "realdocs"
 BOXES = [(0.0, 0.0, 0.5, 0.5), (0.5, 0.0, 1.0, 0.5), (0.0, 0.5, 0.5, 1.0), (0.5, 0.5, 1.0, 1.0),
          (0.2, 0.2, 0.6, 0.6), (0.1, 0.6, 0.4, 0.9)]
+
+
+async def round_trip(settings: Settings, calls: int = 200) -> None:
+    """The fixed cost of one job: send, run nothing, reply."""
+    from aizoomdoc.errors import DocumentError
+    from tests.support.jobs import spin
+
+    pool = worker_pool(settings)
+    limits = Limits(seconds=10, memory_mb=settings.worker_memory_mb)
+
+    def refuse(reason: str) -> DocumentError:
+        return DocumentError("documents.too_complex", path="bench", reason=reason)
+
+    await pool.run(spin, 0.0, limits=limits, on_limit=refuse)
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        await pool.run(spin, 0.0, limits=limits, on_limit=refuse)
+    print(f"round trip of an empty job: {(time.perf_counter() - t0) / calls * 1000:.2f} ms")
 
 
 async def render_overhead(path: Path, pages: list[int], renders: int, settings: Settings) -> None:
@@ -139,6 +158,7 @@ async def main() -> None:
             sheet, pages = Path(tmp) / "set.pdf", [0, 1, 2, 3]
             write_drawing_set(sheet)
             files = [sheet]
+        await round_trip(settings)
         await render_overhead(sheet, pages, args.renders, settings)
         await parse_overhead(files, settings)
         await bomb_stall(args.strokes, settings)
