@@ -225,7 +225,8 @@ async def test_oversize_upload_is_refused_with_413_and_nothing_is_stored(setting
             for _ in range(40):
                 yield b"0" * 10_000
 
-        r = await client.post("/api/documents", params={"filename": "stream.pdf"}, content=chunks())
+        r = await client.post("/api/documents", params={"filename": "stream.pdf"}, content=chunks(),
+                              headers={"content-type": "application/octet-stream"})
         assert r.status_code == 413
         assert (await client.get("/api/documents")).json()["documents"] == []
     assert not list((settings.data_dir / "uploads").glob("*/*")) if (settings.data_dir / "uploads").exists() else True
@@ -335,6 +336,7 @@ async def test_server_mode_auth_jwt_tokens_cookie_and_csrf(settings: Settings) -
         assert r.status_code == 401 and "не найден" in r.json()["error"]
 
         # Browser session: token -> HttpOnly cookie; writes need the X-AIZoomDoc header.
+        del client.headers["X-AIZoomDoc"]  # sent by default by the test client, as by the web UI
         r = await client.post("/api/auth/session", json={"token": ok})
         assert r.status_code == 200 and "httponly" in r.headers["set-cookie"].lower()
         assert "samesite=strict" in r.headers["set-cookie"].lower()

@@ -3,7 +3,6 @@ off them, whether through the store (``for_user``) or raw SQL as a non-superuser
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pydantic import SecretStr
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, ForbiddenError, NotFoundError
 from aizoomdoc.store import ChatStore, Database, migrate
+from tests.support.rls import PASSWORD, login_role
 
 pytestmark = pytest.mark.postgres
 
@@ -24,7 +24,6 @@ class World:
     url: str
     owner: ChatStore
     login_url: str
-    role: str
     a: str
     b: str
     a_chat: str
@@ -49,31 +48,10 @@ async def world(pg_url: str, pg_server, tmp_path_factory: pytest.TempPathFactory
     b_res = await owner.add_search_result(b_chat, b_msg, "blk", 1, "секрет", [0, 0, 1, 1], [0, 0, 9, 9])
 
     # A LOGIN role that is not a superuser, allowed to act as `authenticated` (like Supabase's
-    # authenticator). Roles are cluster-wide: a unique name, dropped afterwards.
-    role = f"aizoomdoc_rls_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOINHERIT PASSWORD 'rls-test-pw'")
-        await admin.execute(f"GRANT authenticated TO {role}")
-        await admin.execute(f"GRANT CONNECT ON DATABASE \"{pg_url.rsplit('/', 1)[1]}\" TO {role}")
-    finally:
-        await admin.close()
-    host_part = pg_url.split("@", 1)[1]
-    login_url = f"postgresql://{role}:rls-test-pw@{host_part}"
-    yield World(pg_url, owner, login_url, role, a, b, a_chat, a_msg, b_chat, b_msg, b_img, b_res)
-    await owner.close()
-    admin = await asyncpg.connect(pg_url)
-    try:
-        await admin.execute(f"REASSIGN OWNED BY {role} TO postgres")
-        await admin.execute(f"DROP OWNED BY {role}")
-    finally:
-        await admin.close()
-    await asyncio.to_thread(pg_server.drop_database, pg_url)  # frees the role before dropping it
-    admin = await asyncpg.connect(pg_server.admin_url)
-    try:
-        await admin.execute(f"DROP ROLE IF EXISTS {role}")
-    finally:
-        await admin.close()
+    # authenticator); dropped afterwards with the database.
+    async with login_role(pg_server, pg_url) as login_url:
+        yield World(pg_url, owner, login_url, a, b, a_chat, a_msg, b_chat, b_msg, b_img, b_res)
+        await owner.close()
 
 
 @pytest.fixture()
@@ -136,7 +114,7 @@ async def test_user_cannot_write_into_other_users_chats(world: World, as_a: Chat
 async def test_user_can_work_in_own_chats(world: World, as_a: ChatStore) -> None:
     chat_id = await as_a.create_chat("мой", world.a)
     mid = await as_a.add_message(chat_id, "user", "привет")
-    await as_a.add_image_to_message(chat_id, mid, "a.png", "k", None)
+    await as_a.add_image_to_message(chat_id, mid, "a.png", f"chats/{chat_id}/images/a.png", None)
     await as_a.add_search_results_bulk([{"chat_id": chat_id, "message_id": mid, "block_id": "b"}])
     assert (await as_a.update_chat(chat_id, title="переименован"))["title"] == "переименован"
     assert await as_a.delete_chat(chat_id) is True
@@ -189,5 +167,5 @@ async def test_store_without_user_scope_reports_permission_clearly(world: World,
     store = ChatStore(Database(settings))  # no for_user: the login role's own (absent) privileges
     with pytest.raises(AizoomdocError) as info:
         await store.get_chats(world.a)
-    assert "rls-test-pw" not in str(info.value)
+    assert PASSWORD not in str(info.value)
     await store.close()

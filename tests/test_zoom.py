@@ -195,13 +195,6 @@ def test_raster_sheet_is_cropped_directly(tmp_path: Path) -> None:
     assert np.asarray(crop).max() < 30  # all black: exactly the painted square
 
 
-async def test_async_render_runs_off_the_loop(sheet: Path) -> None:
-    r = SheetRenderer(sheet)
-    out = await r.render_async(1, (0, 0, 0.3, 0.3))
-    r.close()
-    assert out.page_index == 1 and out.mime == "image/png" and out.data[:4] == b"\x89PNG"
-
-
 # --- zoom requests -----------------------------------------------------------------------------
 
 IMAGES = {"v1": ImageRef("v1", "doc", 2, (0.5, 0.5, 1.0, 1.0), Grid(3, 3), dpi=200, db_id="uuid-1")}

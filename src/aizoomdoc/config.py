@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser
     api_ask_concurrency: int = Field(8, ge=1)  # questions answered at once per worker
     api_events_poll_interval: float = Field(0.25, gt=0)  # seconds between event-log polls (SSE)
+    api_max_queued_questions: int = Field(5, ge=1)  # questions one user may have unanswered (per worker)
+    api_max_streams_per_user: int = Field(10, ge=1)  # open event streams (SSE) per user (per worker)
+
+    # --- Untrusted files: worker processes and limits (docs/API.md, "Security model") ----------
+    worker_processes: int = Field(2, ge=1)  # processes that parse uploads and render pages
+    worker_memory_mb: int = Field(2048, ge=256)  # address-space limit of one parse/render job
+    render_timeout: float = Field(20.0, gt=0)  # seconds one render may take before it is killed
+    parse_timeout: float = Field(300.0, gt=0)  # seconds parsing one uploaded file may take
+    render_max_operations: int = Field(5_000_000, ge=1000)  # drawing-command tokens of one page
+    max_image_pixels: int = Field(180_000_000, ge=1_000_000)  # pixels of one decoded picture
 
     # --- Cache of renders and search indexes (docs/CACHE.md) ------------------------------------
     cache_enabled: bool = True

@@ -42,7 +42,9 @@ async def api_client(settings: Any, *, client_host: str = "127.0.0.1", **overrid
     app = create_app(settings, **overrides)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(client_host, 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", timeout=60) as client:
+        # Like the web UI, every request carries X-AIZoomDoc (local mode refuses writes without it).
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000", timeout=60,
+                                     headers={"X-AIZoomDoc": "1"}) as client:
             yield app, client
 
 

@@ -29,8 +29,11 @@ from aizoomdoc.api import (
 )
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
+from aizoomdoc.api.guard import LocalRequestGuard
+from aizoomdoc.api.limits import UserCounter
 from aizoomdoc.api.runner import AskRunner
 from aizoomdoc.config import Settings, get_settings
+from aizoomdoc.isolation import worker_pool
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.events import ApiTokenStore, ChatEventLog
 from aizoomdoc.store.factory import build_chat_store, build_files
@@ -61,10 +64,11 @@ async def build_state(settings: Settings, **overrides: Any) -> AppState:
     provider = overrides.pop("provider") if "provider" in overrides else provider_from_settings(settings)
     state = AppState(
         settings=settings, db=db, store=store, files=files, documents=doc_service,
-        source=ServiceDocumentSource(settings, doc_service), provider=provider,
+        source=ServiceDocumentSource(settings, doc_service, allow_paths=False), provider=provider,
         events=ChatEventLog(db), tokens=ApiTokenStore(db, settings.secret("api_token_pepper")),
     )
     state.runner = AskRunner(state)
+    state.streams = UserCounter(settings.api_max_streams_per_user, "api.limit.streams")
     if db.is_postgres and not getattr(db, "_pooler", False):
         from aizoomdoc.store.events import PgEventListener
 
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await build_state(settings, **dict(overrides))
         app.state.aizoomdoc = state
+        worker_pool(settings).warm_in_background()  # renders and parsing run there: start them now
         log.info("AIZoomDoc API ready: auth=%s, database=%s, storage=%s, llm=%s", settings.auth_mode,
                  state.db.target if state.db.is_sqlite else state.db.dialect, state.files.backend,
                  "offline" if state.provider is None else getattr(state.provider, "model", "?"))
@@ -138,6 +143,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    if settings.auth_mode == "local":
+        app.add_middleware(LocalRequestGuard)  # loopback Host names only, no cross-site writes
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,

@@ -51,10 +51,10 @@ async def check_documents(ctx: Ctx, document_ids: list[str]) -> list[str]:
     return out
 
 
-def message_out(ctx: Ctx, message: dict[str, Any]) -> dict[str, Any]:
+def message_out(ctx: Ctx, message: dict[str, Any], chat_id: str) -> dict[str, Any]:
     out = dict(message)
     if "images" in out:
-        out["images"] = [ctx.state.image_out(i) for i in out["images"]]
+        out["images"] = [ctx.state.image_out(i, chat_id) for i in out["images"]]
     return out
 
 
@@ -88,12 +88,12 @@ async def create_chat(body: ChatIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, An
 @router.get("/{chat_id}", summary="Чат с историей: сообщения, изображения, найденные блоки")
 async def get_chat(chat_id: str, ctx: Ctx = Depends(get_ctx),
                    limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
-    await ctx.chat(chat_id)
+    chat = await ctx.chat(chat_id)
     history = await ctx.store.get_chat_history(chat_id, limit=limit)
     last = await ctx.events.last_id(chat_id)
     return {
         "chat": chat_out(history["chat"]),
-        "messages": [message_out(ctx, m) for m in history["messages"]],
+        "messages": [message_out(ctx, m, str(chat["id"])) for m in history["messages"]],
         "last_event_id": last,
         "active_after": await active_after(ctx, chat_id, last),
     }

@@ -25,6 +25,7 @@ from aizoomdoc.errors import NotFoundError
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.events import ApiTokenStore, ChatEventLog
 from aizoomdoc.store.files import FileStorage
+from aizoomdoc.store.files.paths import key_under
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class AppState:
     tokens: ApiTokenStore
     notifier: Notifier = field(default_factory=Notifier)
     runner: Any = None  # api.runner.AskRunner
+    streams: Any = None  # api.limits.UserCounter: open event streams per user
     listener: Any = None  # store.events.PgEventListener (PostgreSQL) or None
     _status: tuple[float, dict[str, Any]] | None = None
 
@@ -110,11 +112,23 @@ class AppState:
             return max(LISTENING_POLL_SECONDS, self.settings.api_events_poll_interval)
         return self.settings.api_events_poll_interval
 
-    def image_out(self, row: dict[str, Any]) -> dict[str, Any]:
-        """An image record as the API shows it: the record plus ``url`` (signed, fresh)."""
+    def chat_file_link(self, key: Any, chat_id: str) -> str | None:
+        """A signed link to ``key`` only if it lies in this chat's folder (``chats/{chat_id}/``).
+
+        Image keys are read back from columns and events the user can write (through Supabase's
+        Data API, say): a key of another chat — another user's image — is never signed."""
+        if not key_under(key, f"chats/{chat_id}/"):
+            if key:
+                log.warning("refused to sign a key outside chat %s", chat_id)
+            return None
+        return self.link(key)
+
+    def image_out(self, row: dict[str, Any], chat_id: str) -> dict[str, Any]:
+        """An image record of chat ``chat_id`` as the API shows it: the record plus ``url``
+        (signed, fresh; None for a key outside the chat's folder)."""
         out = dict(row)
         try:
-            out["url"] = self.link(row.get("s3_path"))
+            out["url"] = self.chat_file_link(row.get("s3_path"), chat_id)
         except Exception:  # noqa: BLE001 - a bad key must not break a whole history
             log.warning("could not sign a link for image %s", row.get("id"))
             out["url"] = None

@@ -4,7 +4,10 @@
 image, or an OCR bundle together with its PDF), or a raw body with ``?filename=``. The body is
 streamed to a temporary folder under ``DATA_DIR/uploads``; the moment a file passes
 ``MAX_FILE_SIZE_MB`` the upload stops with 413 and everything received is deleted — nothing is
-stored. Then each document is ingested (``pipeline/ingest.py``: parsed, source kept in file storage,
+stored. So does an upload cut off early (a multipart body without its closing boundary, a raw
+body shorter than its ``Content-Length``): 422, nothing stored. The body must be sent as
+``multipart/form-data`` or a real file type (``application/octet-stream``, ``application/pdf``…):
+``text/plain`` and form encoding — what any web page can send cross-site — are refused (415). Then each document is ingested (``pipeline/ingest.py``: parsed, source kept in file storage,
 blocks in the database, search index built). ``?chat_id=`` also attaches the documents to a chat.
 
 The answer is JSON (201 ``{"documents": [...]}``), or with ``Accept: application/x-ndjson`` a
@@ -29,6 +32,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.documents.read_warnings import ingest_notes
@@ -38,8 +42,14 @@ from aizoomdoc.texts import t
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/documents", tags=["documents"])
 
+
+class UnsupportedUploadError(InvalidInputError):
+    status_code = 415
+
 #: Multipart framing allowed on top of the files themselves (headers, boundaries, small fields).
 FORM_OVERHEAD = 64 * 1024
+#: Body types a web page can send cross-site without asking (CORS "simple" requests), and none at all.
+NOT_UPLOAD_TYPES = frozenset({"", "text/plain", "application/x-www-form-urlencoded"})
 MAX_FILES = 20
 PDF_SUFFIXES = {".pdf"}
 STAGES = {"read": "api.ingest.stage.read", "parse": "api.ingest.stage.read", "store": "api.ingest.stage.upload",
@@ -118,6 +128,8 @@ async def receive_files(request: Request, folder: Path, limit: int, limit_mb: fl
     ctype = request.headers.get("content-type", "")
     length = request.headers.get("content-length")
     multipart = ctype.lower().startswith("multipart/form-data")
+    if ctype.split(";", 1)[0].strip().lower() in NOT_UPLOAD_TYPES:
+        raise UnsupportedUploadError("api.upload.content_type", ctype=ctype.split(";", 1)[0].strip()[:60] or "—")
     if length and length.isdigit():
         # Obviously too large: refused before a byte is read (exact limits are checked per file).
         ceiling = limit * MAX_FILES + FORM_OVERHEAD if multipart else limit
@@ -131,8 +143,15 @@ async def receive_files(request: Request, folder: Path, limit: int, limit_mb: fl
             if not filename:
                 raise InvalidInputError("api.upload.no_file")
             rx.begin(filename)
-            async for chunk in request.stream():
-                rx.write(chunk)
+            received = 0
+            try:
+                async for chunk in request.stream():
+                    received += len(chunk)
+                    rx.write(chunk)
+            except ClientDisconnect:
+                raise InvalidInputError("api.upload.short_body", got=received, expected=length or "?") from None
+            if length and length.isdigit() and received != int(length):
+                raise InvalidInputError("api.upload.short_body", got=received, expected=length)
             rx.end()
     finally:
         rx.close()
@@ -150,6 +169,7 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
     header_value = bytearray()
     headers: dict[str, bytes] = {}
     in_file = False
+    ended = False
     failure: list[BaseException] = []
 
     def on_part_begin() -> None:
@@ -193,10 +213,14 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
             rx.end()
             in_file = False
 
+    def on_end() -> None:  # the closing boundary arrived: the form is complete
+        nonlocal ended
+        ended = True
+
     callbacks = {
         "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
         "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data, "on_part_end": on_part_end,
+        "on_part_data": on_part_data, "on_part_end": on_part_end, "on_end": on_end,
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
@@ -206,10 +230,14 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
         parser.finalize()
     except AizoomdocError:
         raise
+    except ClientDisconnect:
+        ended = False
     except Exception as exc:  # noqa: BLE001 - a malformed body
         failure.append(exc)
     if failure:
         raise InvalidInputError("api.upload.bad_form", detail=type(failure[0]).__name__)
+    if not ended:
+        raise InvalidInputError("api.upload.truncated")
 
 
 _CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from aizoomdoc.api.limits import RETRY_AFTER_SECONDS
 from aizoomdoc.errors import AizoomdocError, AuthError
 from aizoomdoc.texts import t
 
@@ -43,14 +44,22 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code >= 500:
             log.warning("%s %s -> %d %s", request.method, request.url.path, exc.status_code, exc.key)
         headers = {"WWW-Authenticate": "Bearer"} if type(exc) is AuthError else None
+        if exc.status_code == 429:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return error_response(exc.status_code, str(exc), key=exc.key, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(422, _validation_message(exc), key="api.bad_request")
 
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return error_response(422, t("api.too_deep"), key="api.too_deep")
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI wraps body parse errors in a 400
+            return error_response(422, t("api.too_deep"), key="api.too_deep")
         if exc.status_code == 404:
             message = t("api.not_found", what=request.url.path)
         elif isinstance(exc.detail, str) and exc.detail:

@@ -43,18 +43,20 @@ CHAT_CHECK_SECONDS = 10.0
 RETRY_MS = 1000
 
 
-def enrich(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
-    """The event as sent: stored data + ids + fresh signed links for images."""
+def enrich(ctx: Ctx, row: dict[str, Any], chat_id: str) -> dict[str, Any]:
+    """The event as sent: stored data + ids + fresh signed links for images (only for keys in
+    this chat's folder: event data is a column the user can write)."""
     data = dict(row["data"] or {})
     data["event_id"] = row["id"]
     data["question_id"] = row.get("question_id")
     data.setdefault("type", row["type"])
     state = ctx.state
     if row["type"] == "image" and isinstance(data.get("image"), dict):
-        data["image"] = state.image_out(data["image"])
+        data["image"] = state.image_out(data["image"], chat_id)
     elif row["type"] == "answer" and isinstance(data.get("result"), dict):
         result = dict(data["result"])
-        result["images"] = [state.image_out(i) for i in result.get("images") or []]
+        result["images"] = [state.image_out(i, chat_id) for i in result.get("images") or []
+                            if isinstance(i, dict)]
         data["result"] = result
     return data
 
@@ -77,11 +79,19 @@ async def stream_events(
     until: str | None = Query(None, max_length=64, description="закрыть поток после ответа на этот вопрос"),
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> EventSourceResponse:
-    await ctx.chat(chat_id)
+    own_id = str((await ctx.chat(chat_id))["id"])
     start = _start_after(last_event_id, after)
     notifier = ctx.state.notifier
+    lease = ctx.state.streams.acquire(ctx.user_id)  # 429 past API_MAX_STREAMS_PER_USER
 
     async def events() -> AsyncIterator[ServerSentEvent]:
+        try:
+            async for event in _events():
+                yield event
+        finally:
+            lease.release()
+
+    async def _events() -> AsyncIterator[ServerSentEvent]:
         last = start
         first = True
         checked = time.monotonic()
@@ -90,7 +100,7 @@ async def stream_events(
             rows = await ctx.events.read(chat_id, last, BATCH)
             for row in rows:
                 last = row["id"]
-                payload = enrich(ctx, row)
+                payload = enrich(ctx, row, own_id)
                 yield ServerSentEvent(data=json.dumps(payload, ensure_ascii=False), event=row["type"],
                                       id=str(row["id"]), retry=RETRY_MS if first else None)
                 first = False

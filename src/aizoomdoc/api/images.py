@@ -25,31 +25,32 @@ files_router = APIRouter(tags=["images"])
 
 @router.get("", summary="Изображения чата со свежими подписанными ссылками")
 async def list_images(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    await ctx.chat(chat_id)
+    chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
-    return {"images": [ctx.state.image_out(r) for r in rows]}
+    return {"images": [ctx.state.image_out(r, str(chat["id"])) for r in rows]}
 
 
 @router.get("/{image_id}", summary="Перейти к изображению по свежей подписанной ссылке (307)")
 async def open_image(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -> RedirectResponse:
-    await ctx.chat(chat_id)
+    chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
     row = next((r for r in rows if str(r["id"]) == image_id), None)
     if row is None:
         raise NotFoundError("api.image_not_found", image_id=image_id[:60])
-    url = ctx.state.link(row["s3_path"])
-    assert url is not None
+    url = ctx.state.chat_file_link(row["s3_path"], str(chat["id"]))
+    if url is None:  # a key outside this chat's folder: not this chat's image
+        raise NotFoundError("api.image_not_found", image_id=image_id[:60])
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{image_id}/info", summary="Запись об изображении")
 async def image_info(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
-    await ctx.chat(chat_id)
+    chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
     row = next((r for r in rows if str(r["id"]) == image_id), None)
     if row is None:
         raise NotFoundError("api.image_not_found", image_id=image_id[:60])
-    return ctx.state.image_out(row)
+    return ctx.state.image_out(row, str(chat["id"]))
 
 
 @files_router.get("/files/{key:path}", summary="Файл локального хранилища по подписанной ссылке",

@@ -24,9 +24,9 @@ class QuestionIn(BaseModel):
 @router.get("", summary="Сообщения чата (старые сверху) с изображениями и найденными блоками")
 async def list_messages(chat_id: str, ctx: Ctx = Depends(get_ctx),
                         limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
-    await ctx.chat(chat_id)
+    chat = await ctx.chat(chat_id)
     history = await ctx.store.get_chat_history(chat_id, limit=limit)
-    return {"messages": [message_out(ctx, m) for m in history["messages"]]}
+    return {"messages": [message_out(ctx, m, str(chat["id"])) for m in history["messages"]]}
 
 
 @router.post("", status_code=202, summary="Задать вопрос: ответ придёт в потоке событий чата")

@@ -4,25 +4,25 @@
 sheet image. Highlighted in red: every ``box=x1,y1,x2,y2`` (page coords_norm) given — the cited block; in
 orange: with ``chat_id`` (and optionally ``message_id``) the search hits of that chat/message on
 this page, and ``block_id`` blocks. The page is rendered at most ``VIEWPORT_MAX_PIXELS`` and cached per worker.
+Rendering runs in a worker process (:mod:`aizoomdoc.zoom.isolated`): a page too complex for
+``RENDER_TIMEOUT``/``WORKER_MEMORY_MB``/``RENDER_MAX_OPERATIONS`` is a 422, never a stalled server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import logging
 from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from PIL import Image, ImageDraw
 
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import owned_document
 from aizoomdoc.errors import InvalidInputError, NotFoundError
-from aizoomdoc.zoom import RenderOptions, SheetRenderer
+from aizoomdoc.zoom.isolated import IsolatedRenderer
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/documents/{document_id}/pages", tags=["pages"])
@@ -45,37 +45,6 @@ def parse_box(raw: str) -> tuple[float, float, float, float]:
 
 
 Box = tuple[float, float, float, float]
-CITED = (220, 20, 20)
-HIT = (240, 120, 0)
-
-
-def _render(path: str, page_index: int, cited: list[Box], hits: list[Box], max_pixels: int) -> bytes:
-    opts = RenderOptions(target_cap_px=14.0, max_dpi=200.0, max_pixels=max_pixels, default_dpi=150.0)
-    with SheetRenderer(path, opts) as renderer:
-        count = renderer.page_count
-        if not 0 <= page_index < count:
-            raise NotFoundError("api.page_not_found", page=page_index + 1, count=count)
-        page = renderer.render(page_index, (0.0, 0.0, 1.0, 1.0))
-    return highlight(page.data, cited, hits)
-
-
-def highlight(png: bytes, cited: list[Box], hits: list[Box]) -> bytes:
-    """Mark boxes on a page image: a translucent fill and a thin outline around each, a little
-    larger than the box so the text inside stays readable (cited boxes red, other hits orange)."""
-    img = Image.open(io.BytesIO(png)).convert("RGB")
-    w, h = img.size
-    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    pad = max(3, round(min(w, h) * 0.004))
-    line = max(2, round(min(w, h) / 700))
-    for boxes, color in ((hits, HIT), (cited, CITED)):
-        for b in boxes:
-            rect = (b[0] * w - pad, b[1] * h - pad, b[2] * w + pad, b[3] * h + pad)
-            draw.rectangle(rect, fill=color + (40,), outline=color + (255,), width=line)
-    img = Image.alpha_composite(img.convert("RGBA"), layer).convert("RGB")
-    out = io.BytesIO()
-    img.save(out, format="PNG", compress_level=3)
-    return out.getvalue()
 
 
 @router.get("/{page_number}.png", summary="Страница документа (PNG) с выделенными блоками",
@@ -117,8 +86,10 @@ async def page_png(
         path = await ctx.state.documents.render_path(row)
         if path is None:
             raise InvalidInputError("api.page_no_render", title=row.get("title") or "")
-        data = await asyncio.to_thread(_render, path, page_number - 1, cited, boxes,
-                                       ctx.settings.viewport_max_pixels)
+        renderer = IsolatedRenderer(ctx.settings)
+        opts = renderer.options(target_cap_px=14.0, max_dpi=200.0, max_pixels=ctx.settings.viewport_max_pixels,
+                                default_dpi=150.0)
+        data = await renderer.page_view(path, page_number - 1, cited, boxes, opts)
         async with _lock:
             _cache[key] = data
             while len(_cache) > CACHE_SLOTS:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aizoomdoc.api.deps import AppState, Ctx
+from aizoomdoc.api.limits import UserCounter
 from aizoomdoc.errors import AizoomdocError, NotFoundError
 from aizoomdoc.pipeline.ask import AskService
 from aizoomdoc.pipeline.events import AskEvent, ErrorEvent
@@ -121,6 +122,8 @@ class AskRunner:
         self.limit = state.settings.api_ask_concurrency
         self._semaphore = asyncio.Semaphore(self.limit)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Questions each user has waiting or running here (API_MAX_QUEUED_QUESTIONS; 429 beyond).
+        self.per_user = UserCounter(state.settings.api_max_queued_questions, "api.limit.questions")
 
     @property
     def running(self) -> int:
@@ -130,15 +133,21 @@ class AskRunner:
         """Record the question event and start answering it; returns ids for the client."""
         if len(self._tasks) >= self.limit * QUEUE_FACTOR:
             raise BusyError("api.queue_full")
+        lease = self.per_user.acquire(ctx.user_id)
         question_id = str(uuid.uuid4())
         data = {"type": "question", "question_id": question_id, "content": question,
                 "document_ids": list(document_ids)}
-        [event_id] = await ctx.events.append(chat_id, [("question", data)], question_id=question_id)
+        try:
+            [event_id] = await ctx.events.append(chat_id, [("question", data)], question_id=question_id)
+        except BaseException:
+            lease.release()
+            raise
         self.state.notifier.notify(chat_id)
         task = asyncio.create_task(self._run(ctx, chat_id, question, list(document_ids), question_id),
                                    name=f"ask-{question_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _t: lease.release())
         return {"chat_id": chat_id, "question_id": question_id, "event_id": event_id}
 
     async def _run(self, ctx: Ctx, chat_id: str, question: str, document_ids: list[str], question_id: str) -> None:

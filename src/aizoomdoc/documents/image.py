@@ -8,7 +8,9 @@ crops come straight from its pixels. There is no text layer: the block text is t
 from __future__ import annotations
 
 import io
-from typing import ClassVar
+import re
+import warnings
+from typing import IO, ClassVar
 
 from PIL import Image, UnidentifiedImageError
 
@@ -17,6 +19,31 @@ from aizoomdoc.documents.model import Block, Document, Page
 from aizoomdoc.errors import DocumentError
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+
+#: Pixels of one picture that may be decoded (``MAX_IMAGE_PIXELS``; worker jobs set it per job).
+PIXEL_BUDGET = 180_000_000
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")
+
+
+def open_bounded(fp: str | IO[bytes], path: str, budget: int | None = None) -> Image.Image:
+    """``Image.open`` (header only) that refuses a picture of more than ``budget`` pixels before
+    anything is decoded — a 20 KB PNG can hold 13000×13000 pixels (169 MB decoded, 507 MB as RGB)."""
+    limit = budget or PIXEL_BUDGET
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+    except Image.DecompressionBombError as exc:  # past Pillow's own limit
+        m = _BOMB_PIXELS.search(str(exc))
+        size = f"{int(m.group(1)) / 1e6:.0f} Мпикс" if m else "?"
+        raise DocumentError("documents.image_too_large", path=path, size=size,
+                            limit_mp=f"{limit / 1e6:.0f}") from None
+    width, height = img.size
+    if width * height > limit:
+        img.close()
+        raise DocumentError("documents.image_too_large", path=path, size=f"{width}×{height} пикселей",
+                            limit_mp=f"{limit / 1e6:.0f}")
+    return img
 
 
 class ImageReader:
@@ -31,9 +58,9 @@ class ImageReader:
         if not source.data:
             raise DocumentError("documents.empty", path=path)
         try:
-            with Image.open(io.BytesIO(source.data)) as img:
+            with open_bounded(io.BytesIO(source.data), path) as img:
                 img.verify()
-            with Image.open(io.BytesIO(source.data)) as img:
+            with open_bounded(io.BytesIO(source.data), path) as img:
                 img.load()  # verify() does not decode; a truncated file fails here
                 width, height = img.size
                 fmt = img.format or "?"

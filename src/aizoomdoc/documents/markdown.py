@@ -46,13 +46,15 @@ _PAGE = re.compile(r"^#{1,4}\s*СТРАНИЦА\s+(\d+)\b", re.IGNORECASE)
 _STAMP = re.compile(r"^\*\*\s*Штамп:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
 _SHEET_NO = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(\d+(?:\.\d+)?)\s*(?:\(\s*из\s*(\d+)\s*\))?", re.IGNORECASE)
 _SHEET_NAME = re.compile(r"^\*\*\s*Наименование листа:?\s*\*\*:?\s*(.*)$", re.IGNORECASE)
-_SHEET_NONE = re.compile(r"^\*\*\s*Лист:?\s*\*\*:?\s*(?:None|null|—|-)?\s*(?:\(\s*из\s*\w*\s*\))?\s*$", re.IGNORECASE)
-_BLOCK = re.compile(r"^#{2,4}\s*BLOCK\s*\[\s*(TEXT|IMAGE|TABLE)\s*\]\s*:?\s*(\S+)", re.IGNORECASE)
+_SHEET_NONE = re.compile(r"^\*\*\s*+Лист:?\s*+\*\*:?\s*+(?:(?:None|null|—|-)\s*+)?(?:\(\s*+из\s*+\w*+\s*+\)\s*+)?$",
+                         re.IGNORECASE)
+# Possessive \s*+ and no optional whitespace before a delimiter: linear on long space runs.
+_BLOCK = re.compile(r"^#{2,4}\s*BLOCK\s*\[\s*(TEXT|IMAGE|TABLE)\s*\]\s*+:?\s*+(\S+)", re.IGNORECASE)
 _MARKER = re.compile(r"^<!--\s*BLOCK_ID\s*:\s*([^\s|>]+)(.*?)-->", re.IGNORECASE)
 _MARKER_END = re.compile(r"^<!--\s*END_BLOCK\s*-->", re.IGNORECASE)
 _LINK = re.compile(r"^→\s*(\S+)")
 _IMAGE_KIND = re.compile(r"^\*\*\s*\[ИЗОБРАЖЕНИЕ\]\s*\*\*(.*)$", re.IGNORECASE)
-_FIELD = re.compile(r"^\*\*\s*([^*:]+?)\s*:\s*\*\*\s*(.*)$")
+_FIELD = re.compile(r"^\*\*\s*+([^*:]+):\s*+\*\*\s*(.*)$")  # group 1 is stripped by the caller
 _FENCE = re.compile(r"^```\s*(\w*)\s*$")
 _D3_IMAGE = re.compile(r"^\*\s*Изображение:?\s*\*\s*$", re.IGNORECASE)
 _IMG_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
@@ -468,11 +470,14 @@ class MarkdownReader:
             parts.append(body)
         block_type: BlockType = d.block_type or ("table" if _table_like(d.lines) else "text")
         crop = d.crop
-        if crop is None and d.id:
-            for ext in _CROP_EXT:
+        if crop is None and d.id and len(d.id) <= 200 and not any(c in d.id for c in "/\\\0"):
+            for ext in _CROP_EXT:  # the id is file text: a plain name only, never a path
                 candidate = crops_dir / f"{d.id}{ext}"
-                if candidate.is_file():
-                    crop = str(candidate)
+                try:
+                    if candidate.is_file():
+                        crop = str(candidate)
+                        break
+                except OSError:
                     break
         if d.page_index is None:
             extra["page_inferred"] = True

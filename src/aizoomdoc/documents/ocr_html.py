@@ -1,10 +1,17 @@
-"""Format C: OCR HTML, first (C1) and second (C2) generation.
+r"""Format C: OCR HTML, first (C1) and second (C2) generation.
 
 A sequence of ``<div class="block block-type-{text|table|image}">`` each with a header
 ``Блок #k (стр. N) | Тип: T | ID: …`` (1-based page) and a content div starting with
 ``<p>BLOCK: FULL-ID</p>``. Block contents are raw OCR HTML and may themselves be whole HTML
 documents with unbalanced tags, so the file is split on the block openings (regex) and each
 block's content is converted with the tolerant :func:`~aizoomdoc.documents.text.html_to_text`.
+
+Every pattern runs in linear time on hostile input: tag attributes are bounded (``[^>]{0,N}``),
+a lazy ``(.*?)</x>`` is searched only up to the last ``</x>`` (an opener with no closer after it
+would otherwise scan to the end, once per opener), labels take no optional whitespace before a
+fixed delimiter (``([^<]+?)\s*</p>`` is quadratic on a long space run), and the block's closing
+tags are stripped from the end with string operations (a ``(\s*</div>){1,2}…$`` substitution was
+quadratic on a long whitespace run: 14 s for a 120 KB file).
 
 C2 adds ``Linked block``/``Created`` lines, a ``stamp-info`` div and labelled image fields.
 The HTML carries no coordinates: blocks get the whole page and ``has_coords=False`` (a JSON
@@ -42,24 +49,28 @@ from aizoomdoc.errors import DocumentError
 
 log = logging.getLogger(__name__)
 
-_BLOCK_OPEN = re.compile(r'<div\s+class="block\s+block-type-(\w+)"[^>]*>', re.IGNORECASE)
-_HEADER = re.compile(r'<div\s+class="block-header"[^>]*>(.*?)</div>', re.IGNORECASE | re.DOTALL)
-_CONTENT_OPEN = re.compile(r'<div\s+class="block-content"[^>]*>', re.IGNORECASE)
+#: Longest tag attribute text considered (real ones are tens of characters).
+_ATTRS = r"[^>]{0,2000}"
+_BLOCK_OPEN = re.compile(r'<div\s+class="block\s+block-type-(\w+)"' + _ATTRS + ">", re.IGNORECASE)
+_HEADER = re.compile(r'<div\s+class="block-header"' + _ATTRS + r">(.*?)</div>", re.IGNORECASE | re.DOTALL)
+_CONTENT_OPEN = re.compile(r'<div\s+class="block-content"' + _ATTRS + ">", re.IGNORECASE)
 _PAGE = re.compile(r"стр\.\s*(\d+)", re.IGNORECASE)
 _TYPE = re.compile(r"Тип:\s*(\w+)", re.IGNORECASE)
 _HEADER_ID = re.compile(r"ID:\s*([\w-]+)(\.\.\.|…)?", re.IGNORECASE)
 _BLOCK_ID = re.compile(r"<p>\s*BLOCK:\s*([^<\s]+)\s*</p>", re.IGNORECASE)
-_LINKED = re.compile(r"<p>\s*<b>\s*Linked block:\s*</b>\s*([^<]+?)\s*</p>", re.IGNORECASE)
-_CREATED = re.compile(r"<p>\s*<b>\s*Created:\s*</b>\s*([^<]+?)\s*</p>", re.IGNORECASE)
-_STAMP = re.compile(r'<div\s+class="stamp-info"[^>]*>(.*?)</div>', re.IGNORECASE | re.DOTALL)
-_LINK_P = re.compile(r'<p>\s*<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>\s*</p>', re.IGNORECASE | re.DOTALL)
-_PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.IGNORECASE | re.DOTALL)
-_LABELLED = re.compile(r"<p>\s*<b>\s*([^<]+?):\s*</b>\s*(.*?)</p>", re.IGNORECASE | re.DOTALL)
-_IMAGE_KIND = re.compile(r"<p>\s*<b>\s*\[ИЗОБРАЖЕНИЕ\]\s*</b>(.*?)</p>", re.IGNORECASE | re.DOTALL)
-_TAIL = re.compile(r"(\s*</div>){1,2}\s*(</body>\s*</html>\s*)?$", re.IGNORECASE)
-_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+_LINKED = re.compile(r"<p>\s*+<b>\s*+Linked block:\s*+</b>\s*+([^<]+)</p>", re.IGNORECASE)
+_CREATED = re.compile(r"<p>\s*+<b>\s*+Created:\s*+</b>\s*+([^<]+)</p>", re.IGNORECASE)
+_STAMP = re.compile(r'<div\s+class="stamp-info"' + _ATTRS + r">(.*?)</div>", re.IGNORECASE | re.DOTALL)
+_LINK_P = re.compile(r'<p>\s*+<a\s' + _ATTRS.replace("2000", "1000") + r'href="([^"]+)"' + _ATTRS + r">(.*?)</a>\s*</p>",
+                     re.IGNORECASE | re.DOTALL)
+_PRE = re.compile(r"<pre" + _ATTRS + r">(.*?)</pre>", re.IGNORECASE | re.DOTALL)
+_LABELLED = re.compile(r"<p>\s*+<b>\s*+([^<:]+):\s*+</b>\s*(.*?)</p>", re.IGNORECASE | re.DOTALL)
+_IMAGE_KIND = re.compile(r"<p>\s*+<b>\s*+\[ИЗОБРАЖЕНИЕ\]\s*+</b>(.*?)</p>", re.IGNORECASE | re.DOTALL)
+_H1 = re.compile(r"<h1" + _ATTRS + r">(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TITLE = re.compile(r"<title" + _ATTRS + r">(.*?)</title>", re.IGNORECASE | re.DOTALL)
+#: Everything up to the last closing tag (greedy, then one backtrack pass: linear).
+_UP_TO_LAST = {tag: re.compile(r"(?is).*</" + tag + ">") for tag in ("div", "p", "pre", "h1", "title")}
+_TAGS = re.compile(r"<[^<>]+>")  # not [^>]: a run of "<" without ">" made it quadratic
 
 #: Labels of C2 image fields -> keys in ``block.extra``.
 IMAGE_FIELDS = {
@@ -79,6 +90,34 @@ _STAMP_LABELS = {
 _TYPES: dict[str, BlockType] = {"text": "text", "table": "table", "image": "image"}
 
 
+def _end(text: str, tag: str) -> int:
+    """Where the last ``</tag>`` of ``text`` ends (0: none) — the ``endpos`` for a lazy
+    ``(.*?)</tag>`` search, so openers after it are never tried (each would scan to the end)."""
+    m = _UP_TO_LAST[tag].match(text)
+    return m.end() if m else 0
+
+
+def _strip_suffix(text: str, suffix: str) -> str | None:
+    """``text`` without ``suffix`` (any case) and the whitespace before it, or None."""
+    if len(text) >= len(suffix) and text[-len(suffix):].lower() == suffix:
+        return text[: -len(suffix)].rstrip()
+    return None
+
+
+def split_tail(content: str) -> tuple[str, int]:
+    """``content`` without its closing ``</div>`` tags (at most two) and a final
+    ``</body></html>``, and how many ``</div>`` were removed (0: ``content`` unchanged)."""
+    rest = content.rstrip()
+    html = _strip_suffix(rest, "</html>")
+    body = _strip_suffix(html, "</body>") if html is not None else None
+    if body is not None:
+        rest = body
+    count = 0
+    while count < 2 and (shorter := _strip_suffix(rest, "</div>")) is not None:
+        rest, count = shorter, count + 1
+    return (rest, count) if count else (content, 0)
+
+
 def _plain(fragment: str) -> str:
     return " ".join(htmllib.unescape(_TAGS.sub(" ", fragment)).split())
 
@@ -86,7 +125,7 @@ def _plain(fragment: str) -> str:
 def parse_stamp_info(fragment: str) -> SheetInfo | None:
     """``<b>Шифр:</b> X | <b>Стадия:</b> Р | …`` -> SheetInfo."""
     values: dict[str, str] = {}
-    for m in re.finditer(r"<b>\s*([^<:]+?)\s*:\s*</b>(.*?)(?=<b>|$)", fragment, re.DOTALL):
+    for m in re.finditer(r"<b>\s*+([^<:]+):\s*+</b>(.*?)(?=<b>|$)", fragment, re.DOTALL):
         key = _STAMP_LABELS.get(m.group(1).strip().lower())
         value = _plain(m.group(2)).strip(" |")
         if key and value:
@@ -128,7 +167,7 @@ def compose_image_text(fields: dict[str, Any]) -> str:
 
 def _title(text: str, first_block: int, source: Source) -> str | None:
     head = text[:first_block]
-    m = _H1.search(head) or _TITLE.search(head)
+    m = _H1.search(head, 0, _end(head, "h1")) or _TITLE.search(head, 0, _end(head, "title"))
     if not m:
         return None
     title = _plain(m.group(1))
@@ -189,7 +228,7 @@ class OcrHtmlReader:
                previous_page: int) -> tuple[Block, bool, bool]:
         """(block, is C2, page known). A block without a header or a page number in it takes the
         page of the block before it."""
-        header_m = _HEADER.search(chunk)
+        header_m = _HEADER.search(chunk, 0, _end(chunk, "div"))
         header = _plain(header_m.group(1)) if header_m is not None else ""
         page_m = _PAGE.search(header)
         page_known = page_m is not None and int(page_m.group(1)) >= 1
@@ -199,7 +238,7 @@ class OcrHtmlReader:
         after = header_m.end() if header_m is not None else 0
         content_m = _CONTENT_OPEN.search(chunk, after)
         content = chunk[content_m.end():] if content_m else chunk[after:]
-        content = _TAIL.sub("", content)
+        content = split_tail(content)[0]
 
         id_m = _BLOCK_ID.search(content)
         if id_m:
@@ -220,19 +259,19 @@ class OcrHtmlReader:
         if duplicate:
             block.extra["duplicate_id"] = True
         c2 = False
-        if (lm := _LINKED.search(content)) is not None:
+        if (lm := _LINKED.search(content, 0, _end(content, "p"))) is not None:
             block.links.append(_plain(lm.group(1)))
             content = content[: lm.start()] + content[lm.end():]
             c2 = True
-        if (cm := _CREATED.search(content)) is not None:
+        if (cm := _CREATED.search(content, 0, _end(content, "p"))) is not None:
             block.extra["created"] = _plain(cm.group(1))
             content = content[: cm.start()] + content[cm.end():]
             c2 = True
-        if (sm := _STAMP.search(content)) is not None:
+        if (sm := _STAMP.search(content, 0, _end(content, "div"))) is not None:
             block.sheet = parse_stamp_info(sm.group(1))
             content = content[: sm.start()] + content[sm.end():]
             c2 = True
-        for lk in list(_LINK_P.finditer(content)):
+        for lk in list(_LINK_P.finditer(content, 0, _end(content, "p"))):
             href = htmllib.unescape(lk.group(1))
             label = _plain(lk.group(2)).lower()
             if "изображ" in label or "кроп" in label or href.lower().endswith((".pdf", ".png", ".jpg", ".jpeg")):
@@ -250,7 +289,7 @@ class OcrHtmlReader:
 
     def _image_parts(self, block: Block, content: str) -> list[str]:
         parts: list[str] = []
-        pres = list(_PRE.finditer(content))
+        pres = list(_PRE.finditer(content, 0, _end(content, "pre")))
         for pm in pres:
             objects = parse_json_objects(htmllib.unescape(pm.group(1)))
             if not objects:
@@ -269,11 +308,11 @@ class OcrHtmlReader:
         for pm in reversed(pres):
             content = content[: pm.start()] + content[pm.end():]
         fields: dict[str, Any] = {}
-        km = _IMAGE_KIND.search(content)
+        km = _IMAGE_KIND.search(content, 0, _end(content, "p"))
         if km is not None:
             fields.update(parse_image_kind(km.group(1)))
             content = content[: km.start()] + content[km.end():]
-        for lm in reversed(list(_LABELLED.finditer(content))):
+        for lm in reversed(list(_LABELLED.finditer(content, 0, _end(content, "p")))):
             key = IMAGE_FIELDS.get(_plain(lm.group(1)).lower())
             if key is None:
                 continue

@@ -66,10 +66,11 @@ from aizoomdoc.pipeline.events import (
     ToolEvent,
 )
 from aizoomdoc.pipeline.compare_chat import revision_turn
+from aizoomdoc.pipeline.ingest import is_document_id
 from aizoomdoc.pipeline.render_cache import RenderCache, RenderCounters, current_counters
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
 from aizoomdoc.pipeline.usage import UsageRecorder
-from aizoomdoc.pipeline.table_hits import RulesCache, hit_text_sizes, rows_for_hits
+from aizoomdoc.pipeline.table_hits import hit_text_sizes, rows_for_hits
 from aizoomdoc.search import is_list_question
 from aizoomdoc.store.cache import shared_cache
 from aizoomdoc.store.files import FileStorage, UploadItem
@@ -80,14 +81,14 @@ from aizoomdoc.zoom import (
     ImageRef,
     PlanOptions,
     RenderedImage,
-    RenderOptions,
-    SheetRenderer,
     ZoomRefusal,
     grid_for,
     resolve_zoom,
 )
+from aizoomdoc.zoom.isolated import IsolatedRenderer
 from aizoomdoc.zoom.layout import LayoutOptions, RowHit, View, layout_views
 from aizoomdoc.zoom.plan import pad_box
+from aizoomdoc.zoom.render import RenderLimitError
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,9 @@ class AskService:
             if provider is not None:
                 self._own.append(provider)
         self.provider: LLMProvider | None = provider
-        self.render_options = RenderOptions(
+        # Documents are untrusted uploads: every render runs in a worker process, bounded.
+        self.renderer = IsolatedRenderer(self.settings)
+        self.render_options = self.renderer.options(
             target_cap_px=self.settings.viewport_target_cap_px,
             max_dpi=self.settings.viewport_max_dpi,
             max_pixels=self.settings.viewport_max_pixels,
@@ -231,15 +234,10 @@ class AskService:
             min_cap_px=self.settings.viewport_min_cap_px, max_side=self.settings.viewport_max_side,
             max_pixels=self.settings.viewport_max_pixels, max_dpi=self.settings.viewport_max_dpi,
         )
-        self._renderers: dict[str, SheetRenderer] = {}
         self.render_cache = RenderCache(shared_cache(self.settings))
         self.usage = UsageRecorder(self.settings, getattr(store, "db", None))
-        self._rules = RulesCache()
 
     async def aclose(self) -> None:
-        for r in self._renderers.values():
-            r.close()
-        self._renderers.clear()
         for obj in reversed(self._own):
             for name in ("aclose", "close"):
                 fn = getattr(obj, name, None)
@@ -317,7 +315,8 @@ class AskService:
                 raise NotFoundError("ask.error.chat_not_found", chat_id=chat_id)
         refs = [str(r) for r in documents]
         if not refs and chat is not None:
-            refs = list((chat.get("metadata") or {}).get("document_ids") or [])
+            # The chat's metadata is a column its owner can write: document ids only, never paths.
+            refs = [r for r in (chat.get("metadata") or {}).get("document_ids") or [] if is_document_id(r)]
         if not refs:
             raise InvalidInputError("ask.error.no_documents")
         await emit(StageEvent("documents", "start", t("ask.stage.documents")))
@@ -433,8 +432,7 @@ class AskService:
         else:
             found = await self.documents.search(turn.documents, turn.question, top_k)
             # A hit in a table cell is its row: one id, the row's text and box, whatever cell matched.
-            turn.hits = await asyncio.to_thread(rows_for_hits, found, turn.question, self._renderer, self._rules,
-                                                list_mode)
+            turn.hits = await rows_for_hits(found, turn.question, self.renderer, self.render_options, list_mode)
         turn.timings["search"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         await self._store_hits(turn, turn.hits)
@@ -573,36 +571,32 @@ class AskService:
         if rows:
             await self.store.add_search_results_bulk(rows)
 
-    def _renderer(self, doc: Document) -> SheetRenderer:
-        assert doc.render_path is not None
-        r = self._renderers.get(doc.render_path)
-        if r is None:
-            r = self._renderers[doc.render_path] = SheetRenderer(doc.render_path, self.render_options)
-        return r
-
-    def _page_size(self, doc: Document, page_index: int) -> tuple[float, float]:
+    async def _page_size(self, doc: Document, page_index: int) -> tuple[float, float]:
         page = doc.page(page_index)
         if page is not None and page.width > 0 and page.height > 0:
             return page.width, page.height
         if doc.can_render:
             try:
-                return self._renderer(doc).page_size(page_index)
+                sizes = await self.renderer.sheet(doc.render_path)  # type: ignore[arg-type]
+                return sizes[page_index]
             except Exception:  # noqa: BLE001
                 pass
         return 1.0, 1.0
 
-    def _page_count(self, doc: Document) -> int:
+    async def _page_count(self, doc: Document) -> int:
         if doc.can_render:
             try:
-                return self._renderer(doc).page_count
+                return len(await self.renderer.sheet(doc.render_path))  # type: ignore[arg-type]
             except Exception:  # noqa: BLE001
                 pass
         return max([p.page_index + 1 for p in doc.pages] or [0])
 
     async def _render(self, doc: Document, page_index: int, box: Any, **kw: Any) -> RenderedImage:
-        r = self._renderer(doc)
+        path = doc.render_path
+        assert path is not None
         return await self.render_cache.get_or_render(  # cached by content (pipeline/render_cache.py)
-            doc.sha256, page_index, box, self.render_options, lambda: r.render_async(page_index, box, **kw), **kw)
+            doc.sha256, page_index, box, self.render_options,
+            lambda: self.renderer.render(path, page_index, box, self.render_options, **kw), **kw)
 
     async def _viewports(self, turn: _Turn, hits: Sequence[FoundBlock],
                          limit: int) -> tuple[list[ViewImage], dict[tuple[str, str], str]]:
@@ -615,8 +609,10 @@ class AskService:
         if not boxes or limit <= 0:
             return [], {}
         t0 = time.perf_counter()
-        sizes = {(b.document_id, b.page_index): self._page_size(turn.by_id[b.document_id], b.page_index)
-                 for b in boxes}
+        sizes: dict[tuple[str, int], tuple[float, float]] = {}
+        for b in boxes:
+            if (b.document_id, b.page_index) not in sizes:
+                sizes[(b.document_id, b.page_index)] = await self._page_size(turn.by_id[b.document_id], b.page_index)
         rows = {}
         for f, b in zip(usable, boxes):
             extra = f.block.extra or {}
@@ -624,25 +620,29 @@ class AskService:
                 rows[(b.document_id, b.block_id)] = RowHit(b, tuple(extra["cell"]), tuple(extra["header"])
                                                            if extra.get("header") else None,
                                                            list(extra.get("columns") or []), extra.get("text_pt"))
-        text_sizes = await asyncio.to_thread(hit_text_sizes, usable, self._renderer)
+        text_sizes = await hit_text_sizes(usable, self.renderer, self.render_options)
         regions = layout_views(boxes, rows, sizes, text_sizes, self.layout_options, limit, id_prefix="v")
         sem = asyncio.Semaphore(max(1, min(4, os.cpu_count() or 1)))
 
-        async def render(region: View) -> tuple[View, RenderedImage]:
+        async def render(region: View) -> tuple[View, RenderedImage] | None:
             doc = turn.by_id[region.document_id]
             w, h = sizes[(region.document_id, region.page_index)]
             rw = (region.bbox_norm[2] - region.bbox_norm[0]) * w
             rh = (region.bbox_norm[3] - region.bbox_norm[1]) * h
             async with sem:
-                img = await self._render(
-                    doc, region.page_index, region.bbox_norm,
-                    outline=region.outline if s.viewport_outline_hits else [],
-                    grid=grid_for(int(rw), int(rh)) if s.viewport_grid else None,
-                    min_dpi=region.min_dpi, header=region.header_norm,
-                )
+                try:
+                    img = await self._render(
+                        doc, region.page_index, region.bbox_norm,
+                        outline=region.outline if s.viewport_outline_hits else [],
+                        grid=grid_for(int(rw), int(rh)) if s.viewport_grid else None,
+                        min_dpi=region.min_dpi, header=region.header_norm,
+                    )
+                except RenderLimitError as exc:  # this page stays text-only; the others still render
+                    log.warning("viewport %s not rendered: %s", region.id, exc.key)
+                    return None
             return region, img
 
-        rendered = list(await asyncio.gather(*(render(r) for r in regions)))
+        rendered = [r for r in await asyncio.gather(*(render(r) for r in regions)) if r is not None]
         turn.timings["render"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -688,7 +688,7 @@ class AskService:
                            emit: Callable[[AskEvent], Awaitable[None]]) -> ToolImage:
         """Render, upload and queue the record of an image the model asked for (a zoom crop)."""
         t0 = time.perf_counter()
-        w, h = self._page_size(doc, page_index)
+        w, h = await self._page_size(doc, page_index)
         rw, rh = (box[2] - box[0]) * w, (box[3] - box[1]) * h
         img = await self._render(doc, page_index, box, min_dpi=min_dpi, outline=list(outline),
                                  grid=grid_for(int(rw), int(rh)) if self.settings.viewport_grid else None)
@@ -823,7 +823,7 @@ class _Executor:
 
     async def _zoom(self, args: dict[str, Any]) -> ToolResult:
         turn = self.turn
-        counts = {d.id: self.service._page_count(d) for d in turn.documents}
+        counts = {d.id: await self.service._page_count(d) for d in turn.documents}
         default = turn.documents[0].id if len(turn.documents) == 1 else None
         target = resolve_zoom(args, turn.refs, counts, default)
         if isinstance(target, ZoomRefusal):
@@ -837,6 +837,8 @@ class _Executor:
         try:
             image = await self.service._model_image(turn, doc, target.page_index, target.bbox_norm,
                                                     caption=caption, min_dpi=min_dpi, emit=self.emit)
+        except RenderLimitError as exc:
+            return ToolResult(str(exc))
         except (IndexError, ValueError, RuntimeError) as exc:
             return ToolResult(t("zoom.refuse.render_failed", detail=str(exc)[:100]))
         return ToolResult(self.service._zoom_done_text(turn, image.label), [image])
@@ -867,11 +869,15 @@ class _Executor:
             if not doc.can_render or not b.has_coords:
                 texts.append(t("zoom.refuse.no_pdf", document_id=doc.id))
                 continue
-            w, h = self.service._page_size(doc, b.page_index)
+            w, h = await self.service._page_size(doc, b.page_index)
             box = pad_box(tuple(b.coords_norm), w / h if h else 1.0, PlanOptions())  # type: ignore[arg-type]
-            img = await self.service._model_image(turn, doc, b.page_index, box,
-                                                  caption=f"блок {b.id}, стр. {b.page_number}",
-                                                  min_dpi=None, outline=[b.coords_norm], emit=self.emit)
+            try:
+                img = await self.service._model_image(turn, doc, b.page_index, box,
+                                                      caption=f"блок {b.id}, стр. {b.page_number}",
+                                                      min_dpi=None, outline=[b.coords_norm], emit=self.emit)
+            except RenderLimitError as exc:
+                texts.append(str(exc))
+                continue
             images.append(img)
             texts.append(self.service._zoom_done_text(turn, img.label))
         if images:
@@ -884,7 +890,7 @@ class _Executor:
         if not query:
             return ToolResult(t("tool.search.empty_query"))
         found = await self.service.documents.search(turn.documents, query, self.service.settings.search_top_k)
-        found = await asyncio.to_thread(rows_for_hits, found, query, self.service._renderer, self.service._rules)
+        found = await rows_for_hits(found, query, self.service.renderer, self.service.render_options)
         if not found:
             return ToolResult(t("tool.search.nothing", query=query))
         await self.service._store_hits(turn, found)

@@ -8,7 +8,8 @@
 Ingest of one file:
 1. read the bytes; sha256 → document id (uuid5 of user + sha256). The same file again: nothing
    is parsed or written, ``created=False``.
-2. parse off the event loop (``asyncio.to_thread``) while the source file is uploaded to file
+2. parse in a worker process (``documents/isolated.py``: bounded by ``PARSE_TIMEOUT`` and
+   ``WORKER_MEMORY_MB``, never on the event loop) while the source file is uploaded to file
    storage under ``documents/{document_id}/{safe unique name}``; a :class:`DocumentError` stops
    here and the uploaded file is deleted again — nothing stays stored;
 3. upload a bundle's companion PDF (the render file) next to it;
@@ -25,6 +26,7 @@ import logging
 import mimetypes
 import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +35,8 @@ from typing import Any
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.title import display_title
 from aizoomdoc.documents.base import Source, document_id_for
-from aizoomdoc.documents.detect import load_source, read_source
+from aizoomdoc.documents.detect import load_source
+from aizoomdoc.documents.isolated import read_source_isolated
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
 from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, NotFoundError, StorageError
 from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
@@ -42,10 +45,10 @@ from aizoomdoc.store.database import Database
 from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
 from aizoomdoc.store.files import FileStorage
-from aizoomdoc.store.files.paths import unique_filename
 from aizoomdoc.pipeline.index_share import SharedIndexes
 from aizoomdoc.pipeline.usage import UsageRecorder
 from aizoomdoc.store.cache import shared_cache
+from aizoomdoc.store.files.paths import key_under, unique_filename
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +205,7 @@ class DocumentService:
         # fails it is deleted again, so bad input leaves nothing behind.
         upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
         try:
-            doc = await asyncio.to_thread(read_source, source)
+            doc = await read_source_isolated(self.settings, source)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
@@ -297,14 +300,30 @@ class DocumentService:
         render = await self.render_path(row) if local_render else None
         return document_from_rows(row, block_rows, render_path=render)
 
+    def _own_key(self, row: dict[str, Any], column: str) -> str | None:
+        """``row[column]`` if it is a key in the document's own folder (``documents/{id}/``).
+
+        Keys are read back from a row the user can write (Supabase's Data API): a key pointing
+        at another document's file is never read, signed or deleted."""
+        key = row.get(column)
+        if not key:
+            return None
+        if not key_under(key, f"documents/{row['id']}/"):
+            log.warning("document %s: %s outside its folder is ignored", row.get("id"), column)
+            return None
+        return str(key)
+
     async def render_path(self, row: dict[str, Any]) -> str | None:
-        """A local path with the document's pixels: the original file when unchanged, the local
-        storage file, or a download cached under ``DATA_DIR/cache/documents``."""
-        key = row.get("render_key")
+        """A local path with the document's pixels: the original file when unchanged (local mode
+        only), the local storage file, or a download cached under ``DATA_DIR/cache/documents``."""
+        key = self._own_key(row, "render_key")
         if not key:
             return None
         meta = row.get("metadata") or {}
-        original = meta.get("pdf_path") if key != row.get("storage_key") else row.get("source_path")
+        # A file system path in a row is only followed in local mode, where the one user owns the
+        # machine; a server never opens a path a user could have written into their row.
+        original = (meta.get("pdf_path") if key != row.get("storage_key") else row.get("source_path")) \
+            if self.settings.auth_mode == "local" else None
         stat = meta.get("render_stat")
         if original and stat and _stat(Path(original)) == stat:
             return str(original)
@@ -328,13 +347,21 @@ class DocumentService:
         if row is None:
             return False
         deleted = await store.delete(document_id)
-        for key in {row.get("storage_key"), row.get("render_key")} - {None}:
+        for key in {self._own_key(row, "storage_key"), self._own_key(row, "render_key")} - {None}:
             await self._delete_keys([key])  # type: ignore[list-item]
         return deleted
 
     async def find(self, ref: str, *, user_id: str | None = None, ingest: bool = True,
-                   progress: Progress | None = None) -> dict[str, Any]:
-        """The document row for a path (ingested first when new) or an id (or a unique id prefix)."""
+                   progress: Progress | None = None, paths: bool = True) -> dict[str, Any]:
+        """The document row for a path (ingested first when new) or an id (or a unique id prefix).
+
+        ``paths=False`` (the server): ``ref`` is only ever an id of the caller's documents, never
+        a file of the server's disk."""
+        if not paths:
+            row = await self._store(user_id).get(ref) if is_document_id(ref) else None
+            if row is None:
+                raise NotFoundError("search.document_not_found", ref=str(ref)[:60])
+            return row
         path = Path(ref).expanduser()
         if path.is_file():
             source = await asyncio.to_thread(load_source, path, self.settings.max_file_size_bytes)
@@ -399,9 +426,12 @@ class ServiceDocumentSource:
     """A :class:`~aizoomdoc.pipeline.sources.DocumentSource` over :class:`DocumentService`:
     paths are ingested once (database + file storage), ids are looked up, search is BM25."""
 
-    def __init__(self, settings: Settings | None = None, service: DocumentService | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, service: DocumentService | None = None, *,
+                 allow_paths: bool = True) -> None:
         self.service = service or DocumentService(settings)
         self._own = service is None
+        #: False on the server: references are document ids only, never paths (see ``find``).
+        self.allow_paths = allow_paths
         self._docs: dict[str, Document] = {}
         self._owner: dict[str, str | None] = {}
 
@@ -413,7 +443,7 @@ class ServiceDocumentSource:
     async def resolve(self, refs: Sequence[str], user_id: str | None = None) -> list[Document]:
         out: list[Document] = []
         for ref in refs:
-            row = await self.service.find(ref, user_id=user_id)
+            row = await self.service.find(ref, user_id=user_id, paths=self.allow_paths)
             doc_id = str(row["id"])
             if any(d.id == doc_id for d in out):
                 continue
@@ -443,6 +473,15 @@ class ServiceDocumentSource:
         return found
 
 
+def is_document_id(ref: object) -> bool:
+    """Whether ``ref`` is a document id (a uuid), as opposed to a path or anything else."""
+    try:
+        uuid.UUID(str(ref))
+    except ValueError:
+        return False
+    return isinstance(ref, str)
+
+
 def _stat(path: Path) -> list[int] | None:
     try:
         st = os.stat(path)
@@ -453,4 +492,5 @@ def _stat(path: Path) -> list[int] | None:
 
 __all__ = [
     "DocumentService", "IngestResult", "ServiceDocumentSource", "document_from_rows", "document_rows", "indexed_blocks",
+    "is_document_id",
 ]

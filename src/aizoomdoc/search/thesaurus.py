@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 from aizoomdoc.search.analyzer import Alternative, analyze_query, is_abbreviation
 
@@ -132,6 +131,3 @@ def default_thesaurus() -> Thesaurus:
     text = resources.files("aizoomdoc.search").joinpath(DATA_FILE).read_text(encoding="utf-8")
     return Thesaurus.parse(text)
 
-
-def load_thesaurus(path: str | Path) -> Thesaurus:
-    return Thesaurus.parse(Path(path).read_text(encoding="utf-8"), str(path))

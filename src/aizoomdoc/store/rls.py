@@ -125,6 +125,52 @@ def message_in_same_chat(table: str) -> str:
             f"AND m.chat_id = {table}.chat_id)")
 
 
+def key_in_folder(column: str, folder_sql: str) -> str:
+    """SQL: ``column`` is NULL or a key inside ``folder_sql`` (an SQL text expression ending in
+    ``/``) without ``..`` segments — a stored key cannot point into another chat or document."""
+    col = _ident(column)
+    return (f"({col} IS NULL OR (starts_with({col}, {folder_sql}) AND length({col}) > length({folder_sql}) "
+            f"AND position('..' in {col}) = 0))")
+
+
+def _replace_policy(table: str, using: str, check: str) -> list[str]:
+    table = _ident(table)
+    return [
+        f"DROP POLICY IF EXISTS {table}_owner ON {table}",
+        f"CREATE POLICY {table}_owner ON {table} FOR ALL TO authenticated USING ({using}) WITH CHECK ({check})",
+    ]
+
+
+def _child_rule(table: str, parent: str = "chats", fk: str = "chat_id") -> str:
+    return f"EXISTS (SELECT 1 FROM {parent} p WHERE p.id = {table}.{fk} AND p.user_id = {UID})"
+
+
+def security_policies() -> list[str]:
+    """Migration 004: restrict the columns the server reads back (see the migration's docstring)."""
+    image_check = " AND ".join([
+        _child_rule("chat_images"), message_in_same_chat("chat_images"),
+        key_in_folder("s3_path", "'chats/' || chat_id::text || '/'"),
+    ])
+    doc_folder = "'documents/' || id::text || '/'"
+    doc_check = " AND ".join([f"user_id = {UID}", key_in_folder("storage_key", doc_folder),
+                              key_in_folder("render_key", doc_folder)])
+    return [
+        "REVOKE INSERT, UPDATE ON api_tokens FROM authenticated",
+        *_replace_policy("chat_images", _child_rule("chat_images"), image_check),
+        *_replace_policy("documents", f"user_id = {UID}", doc_check),
+    ]
+
+
+def drop_security_policies() -> list[str]:
+    """Back to the policies of migrations 001-003."""
+    return [
+        "GRANT INSERT, UPDATE ON api_tokens TO authenticated",
+        *_replace_policy("chat_images", _child_rule("chat_images"),
+                         f"{_child_rule('chat_images')} AND {message_in_same_chat('chat_images')}"),
+        *_replace_policy("documents", f"user_id = {UID}", f"user_id = {UID}"),
+    ]
+
+
 def disable_rls(table: str) -> list[str]:
     table = _ident(table)
     return [
@@ -153,6 +199,6 @@ def drop_chat_tables_rls() -> list[str]:
 
 __all__ = [
     "MARKER", "ROLES", "chat_tables_rls", "create_auth_uid", "create_roles", "disable_rls",
-    "drop_auth_uid", "drop_chat_tables_rls", "enable_child_rls", "enable_owner_rls",
-    "grant_to_authenticated", "message_in_same_chat",
+    "drop_auth_uid", "drop_chat_tables_rls", "drop_security_policies", "enable_child_rls", "enable_owner_rls",
+    "grant_to_authenticated", "key_in_folder", "message_in_same_chat", "security_policies",
 ]

@@ -9,11 +9,20 @@ export function escapeHtml(text) {
   return String(text).replace(/[&<>"']/g, (c) => ESC[c]);
 }
 
-function safeUrl(raw) {
-  const url = raw.trim();
-  if (/^(https?:|mailto:)/i.test(url)) return url;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return null; // javascript:, data:, vbscript: …
-  return url; // relative (/api/…, #…, page.html)
+// Characters a browser drops from a URL before it reads the scheme (C0 controls and spaces at the
+// start, tab and newlines anywhere) and invisible ones (soft hyphen, zero-width, BOM, C1 controls):
+// "\x01javascript:" or "java\tscript:" must be judged as the browser will see them.
+const URL_INVISIBLE = /[\u0000-\u0020\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0]/g;
+
+// A link target an answer may carry: http(s), mailto, or relative (/api/…, #…, page.html).
+// Anything else — javascript:, data:, vbscript:, file: … in any case or disguise — is null.
+export function safeUrl(raw) {
+  const url = String(raw).replace(URL_INVISIBLE, "");
+  const lower = url.toLowerCase();
+  if (/^(https?:|mailto:)/.test(lower)) return url;
+  const colon = lower.indexOf(":");
+  if (colon >= 0 && !/[/?#]/.test(lower.slice(0, colon))) return null; // a scheme, and not an allowed one
+  return url;
 }
 
 export function renderInline(src) {

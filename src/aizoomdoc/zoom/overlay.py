@@ -41,9 +41,6 @@ class Grid:
         if not (1 <= self.cols <= 26 and 1 <= self.rows <= 99):
             raise ValueError("grid must have 1..26 columns and 1..99 rows")
 
-    def cell_names(self) -> list[str]:
-        return [f"{string.ascii_uppercase[c]}{r + 1}" for r in range(self.rows) for c in range(self.cols)]
-
     @property
     def last_cell(self) -> str:
         return f"{string.ascii_uppercase[self.cols - 1]}{self.rows}"

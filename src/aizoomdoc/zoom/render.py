@@ -3,24 +3,34 @@
 The DPI is chosen from the height of the text inside the region so that the smallest usual text
 is legible (cap height of about ``target_cap_px`` pixels), and capped so the image never exceeds
 ``max_pixels``. Everything here is synchronous CPU work; the ``*_async`` wrappers run it in a
-thread so the event loop stays free.
+thread (trusted files only: untrusted ones render in worker processes, :mod:`aizoomdoc.zoom.isolated`).
+
+Bounds that hold wherever a render runs: a PDF page whose drawing commands (with the forms it
+draws, counted as often as it draws them) exceed ``max_operations`` tokens is refused before
+rasterizing (:class:`RenderLimitError`); a picture above ``max_source_pixels`` is refused before
+decoding, and a crop is shrunk strip by strip before any colour conversion, so the whole sheet is
+never converted (a 13000×13000 1-bit PNG is 169 MB decoded, 507 MB as RGB).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import math
+import re
 import statistics
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pymupdf
 from PIL import Image
 
+from aizoomdoc.documents.image import PIXEL_BUDGET, open_bounded
+from aizoomdoc.errors import InvalidInputError
+from aizoomdoc.texts import t
 from aizoomdoc.zoom.overlay import Grid, add_ruler, outline_boxes
 from aizoomdoc.zoom.plan import Box, clamp_box
 
@@ -45,6 +55,14 @@ class RenderOptions:
     jpeg_quality: int = 85
     #: Longest side of the image in pixels (0: no limit besides ``max_pixels``).
     max_side: int = 0
+    #: Drawing-command tokens of one PDF page (forms counted as often as drawn) it may take.
+    max_operations: int = 5_000_000
+    #: Pixels of a raster sheet that may be decoded.
+    max_source_pixels: int = PIXEL_BUDGET
+
+
+class RenderLimitError(InvalidInputError):
+    """A page too complex to render within the limits (422, «страница слишком сложная для отрисовки»)."""
 
 
 @dataclass
@@ -181,6 +199,54 @@ def _finish(
                          frame=frame)
 
 
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[0, 9, 10, 12, 13, 32]] = True
+#: ``/Name Do`` — a form (or image) drawn; name characters stop at every delimiter (linear scan).
+_DO = re.compile(rb"/([^\s/\[\]<>(){}%]+)\s*Do\b")
+MAX_FORM_DEPTH = 12
+
+
+def count_tokens(stream: bytes) -> int:
+    """Whitespace-separated tokens of a content stream (operators and their operands)."""
+    if not stream:
+        return 0
+    ws = _WHITESPACE[np.frombuffer(stream, dtype=np.uint8)]
+    return int(np.count_nonzero(ws[:-1] & ~ws[1:])) + (0 if ws[0] else 1)
+
+
+def page_operations(page: pymupdf.Page, limit: int) -> int:
+    """Drawing-command tokens of a page: its content plus every form it draws, a form counted as
+    often as it is drawn (a small form drawn 10,000 times is 10,000 times its work). Stops
+    counting once past ``limit``."""
+    doc = page.parent
+    forms: dict[int, dict[bytes, int]] = {}
+    for xref, name, invoker, _bbox in page.get_xobjects():
+        forms.setdefault(int(invoker), {})[name.encode("latin-1", "replace")] = int(xref)
+    memo: dict[int, int] = {}
+
+    def cost(stream: bytes, owner: int, depth: int) -> int:
+        total = count_tokens(stream)
+        names = forms.get(owner) or forms.get(0) or {}
+        if not names or total > limit:
+            return total
+        drawn: dict[bytes, int] = {}
+        for name in _DO.findall(stream):
+            drawn[name] = drawn.get(name, 0) + 1
+        for name, times in drawn.items():
+            xref = names.get(name)
+            if xref is None or depth >= MAX_FORM_DEPTH:
+                continue
+            if xref not in memo:
+                memo[xref] = 0  # a form drawing itself counts once
+                memo[xref] = cost(doc.xref_stream(xref) or b"", xref, depth + 1)
+            total += times * memo[xref]
+            if total > limit:
+                break
+        return total
+
+    return cost(page.read_contents(), 0, 0)
+
+
 @dataclass
 class _Raster:
     img: Image.Image
@@ -205,15 +271,14 @@ class SheetRenderer:
         self.is_raster = self.path.suffix.lower() in RASTER_SUFFIXES
         self._pdf: pymupdf.Document | None = None
         self._img: Image.Image | None = None
+        self._operations: dict[int, int] = {}
         self.lock = threading.Lock()
 
     # -- source ----------------------------------------------------------------------------
     def _open(self) -> None:
         if self.is_raster:
-            if self._img is None:
-                img = Image.open(self.path)
-                img.load()
-                self._img = img.convert("RGB") if img.mode not in ("RGB", "L") else img
+            if self._img is None:  # the header only: pixels are decoded by the first crop
+                self._img = open_bounded(str(self.path), self.path.name, self.opts.max_source_pixels)
         elif self._pdf is None:
             self._pdf = pymupdf.open(self.path)
 
@@ -221,6 +286,8 @@ class SheetRenderer:
         if self._pdf is not None:
             self._pdf.close()
             self._pdf = None
+        if self._img is not None:
+            self._img.close()
         self._img = None
 
     def __enter__(self) -> SheetRenderer:
@@ -286,6 +353,7 @@ class SheetRenderer:
         if not 0 <= page_index < len(self._pdf):
             raise IndexError(f"page {page_index} out of range 0..{len(self._pdf) - 1}")
         page = self._pdf[page_index]
+        self.check_complexity(page)
         clip = norm_to_rect(page, bbox)
         text_size = text_size_in(page, clip, self.opts.text_percentile) or text_size_hint_pt
         dpi = fixed_dpi or choose_dpi(clip.width, clip.height, text_size, self.opts, at_least=min_dpi)
@@ -296,6 +364,16 @@ class SheetRenderer:
         log.debug("rendered %s p%d %s at %.0f dpi -> %dx%d", self.path.name, page_index, bbox,
                   dpi, img.width, img.height)
         return _Raster(img, bbox, page_index, dpi, text_size, words_in(page, clip))
+
+    def check_complexity(self, page: pymupdf.Page) -> None:
+        """:class:`RenderLimitError` when the page has more drawing commands than allowed."""
+        limit = self.opts.max_operations
+        count = self._operations.get(page.number)
+        if count is None:
+            count = self._operations[page.number] = page_operations(page, limit)
+        if count > limit:
+            raise RenderLimitError("zoom.too_complex", page=page.number + 1, reason=t(
+                "limit.reason.operators", count=f"{count:,}".replace(",", " "), limit=f"{limit:,}".replace(",", " ")))
 
     def finish(self, raster: _Raster, *, outline: Sequence[Box] = (), grid: Grid | None = None,
                header: _Raster | None = None) -> RenderedImage:
@@ -311,47 +389,37 @@ class SheetRenderer:
         box_px = (int(bbox[0] * W), int(bbox[1] * H),
                   max(int(bbox[0] * W) + 1, math.ceil(bbox[2] * W)),
                   max(int(bbox[1] * H) + 1, math.ceil(bbox[3] * H)))
-        img = self._img.crop(box_px)
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        n = img.width * img.height
-        if n > self.opts.max_pixels:
-            k = math.sqrt(self.opts.max_pixels / n)
-            img = img.resize((max(1, int(img.width * k)), max(1, int(img.height * k))),
-                             Image.Resampling.LANCZOS)
+        img = shrink_to_rgb(self._img, box_px, self.opts.max_pixels)
         # the sheet's own resolution is unknown; report the bundle convention
         return _Raster(img, bbox, page_index, 300.0, None)
 
-    async def render_async(
-        self,
-        page_index: int,
-        bbox_norm: Sequence[float],
-        *,
-        outline: Sequence[Box] = (),
-        grid: Grid | None = None,
-        text_size_hint_pt: float | None = None,
-        min_dpi: float | None = None,
-        header: Sequence[float] | None = None,
-    ) -> RenderedImage:
-        """:meth:`render` in a worker thread. Only rasterizing holds the renderer's lock, so several
-        renders of one file overlap their overlay and encoding work."""
-        def work() -> RenderedImage:
-            with self.lock:
-                raster = self.rasterize(page_index, bbox_norm, text_size_hint_pt=text_size_hint_pt,
-                                        min_dpi=min_dpi)
-                head = self.rasterize(page_index, header, fixed_dpi=raster.dpi) if header is not None else None
-            return self.finish(raster, outline=outline, grid=grid, header=head)
 
-        return await asyncio.to_thread(work)
+#: Rows converted to RGB at a time (times the reduction factor) when shrinking a large crop.
+STRIP_ROWS = 128
 
 
-def render_region(path: str | Path, page_index: int, bbox_norm: Sequence[float],
-                  opts: RenderOptions | None = None, **kw: object) -> RenderedImage:
-    """One-shot render (opens and closes the file)."""
-    with SheetRenderer(path, opts) as r:
-        return r.render(page_index, bbox_norm, **kw)  # type: ignore[arg-type]
-
-
-async def render_region_async(path: str | Path, page_index: int, bbox_norm: Sequence[float],
-                              opts: RenderOptions | None = None, **kw: object) -> RenderedImage:
-    return await asyncio.to_thread(render_region, path, page_index, bbox_norm, opts, **kw)
+def shrink_to_rgb(img: Image.Image, box: tuple[int, int, int, int], max_pixels: int) -> Image.Image:
+    """The ``box`` (pixels) of ``img`` (any mode) as RGB of at most ``max_pixels``. A large box is
+    reduced strip by strip (each strip cropped, converted, reduced by an integer factor), so
+    neither a copy of the whole box nor an RGB version of it ever exists; a final resample reaches
+    the exact size."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    n = w * h
+    if n <= max_pixels:
+        crop = img.crop(box)
+        return crop.convert("RGB") if crop.mode != "RGB" else crop
+    k = math.sqrt(max_pixels / n)
+    factor = int(1 / k)
+    if factor >= 2:
+        band = factor * STRIP_ROWS
+        out = Image.new("RGB", (math.ceil(w / factor), math.ceil(h / factor)))
+        for top in range(y0, y1, band):
+            strip = img.crop((x0, top, x1, min(y1, top + band)))
+            out.paste(strip.convert("RGB").reduce(factor), (0, (top - y0) // factor))
+        scaled = out
+    else:
+        scaled = img.crop(box)
+        scaled = scaled.convert("RGB") if scaled.mode != "RGB" else scaled
+    size = (max(1, int(w * k)), max(1, int(h * k)))
+    return scaled if scaled.size == size else scaled.resize(size, Image.Resampling.LANCZOS)

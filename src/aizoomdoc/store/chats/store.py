@@ -357,10 +357,8 @@ class ChatStore:
                     self._require_chat(conn, chat_id)
                 return rows
             rows = sql.rows(conn, sql.res_by_msg, p)
-            if not rows:
-                self._require_chat(conn, chat_id)
-                if not self._exists(conn, messages, p["message_id"]):
-                    raise NotFoundError("store.message_not_found", **p)
+            if not rows:  # a message of another chat (or user) is not found either, never []
+                self._check_messages(conn, [(None, chat_id, p["message_id"])])
             return rows
 
         return sql.result.convert_all(await self._run(work))

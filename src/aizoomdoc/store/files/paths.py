@@ -144,6 +144,20 @@ def validate_key(key: object) -> str:
     return key
 
 
+def key_under(key: object, folder: str) -> bool:
+    """Whether ``key`` is a valid key inside ``folder`` (``chats/{chat_id}/``, ``documents/{id}/``).
+
+    The check before the server signs, reads or deletes a key it read back from a column the user
+    can write (``chat_images.s3_path``, ``documents.render_key``, an event's image): a key of
+    another chat or document is never acted on.
+    """
+    try:
+        validate_key(key)
+    except InvalidInputError:
+        return False
+    return isinstance(key, str) and folder.endswith("/") and key.startswith(folder) and len(key) > len(folder)
+
+
 def validate_prefix(prefix: str | None) -> str:
     """A listing prefix: ``""`` (everything) or a key-like string (may end with ``/``)."""
     if not prefix:
