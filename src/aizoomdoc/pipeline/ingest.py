@@ -33,7 +33,7 @@ from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source, read_source
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
-from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, NotFoundError, StorageError
+from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, InvalidInputError, NotFoundError, StorageError
 from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
 from aizoomdoc.search.index import row_of
 from aizoomdoc.store.database import Database
@@ -41,6 +41,7 @@ from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
 from aizoomdoc.store.files import FileStorage
 from aizoomdoc.store.files.paths import unique_filename
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class IngestResult:
     #: False when the user already had this file (same sha256): nothing was written.
     created: bool
     storage_keys: list[str] = field(default_factory=list)
+    #: True when the document waits for a job (status ``queued``) to be read and OCR'd.
+    queued: bool = False
 
     @property
     def document_id(self) -> str:
@@ -70,7 +73,7 @@ def document_rows(doc: Document) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The ``documents`` row and ``document_blocks`` rows of a document."""
     pages = [
         {"page_index": p.page_index, "width": p.width, "height": p.height, "unit": p.unit,
-         "is_scanned": p.is_scanned, "sheet": _sheet(p.sheet)}
+         "is_scanned": p.is_scanned, "sheet": _sheet(p.sheet), "text_layer": p.text_layer}
         for p in doc.pages
     ]
     row = {
@@ -141,6 +144,7 @@ class DocumentService:
         self._own_storage = storage is None
         self.store = DocumentStore(self.db, user_id=self.settings.default_user_id)
         self.index_cache = index_cache or IndexCache(self.settings.data_dir / "search")
+        self._ocr: Any = None
 
     @property
     def storage(self) -> FileStorage:
@@ -152,6 +156,9 @@ class DocumentService:
         return self.store.for_user(user_id or self.settings.default_user_id)
 
     async def aclose(self) -> None:
+        if self._ocr is not None:
+            await asyncio.to_thread(self._ocr.close)
+            self._ocr = None
         if self._own_storage and self._storage is not None:
             await self._storage.aclose()
             self._storage = None
@@ -165,9 +172,65 @@ class DocumentService:
         await self.aclose()
 
     # --- ingest -------------------------------------------------------------------------------
-    async def ingest(self, path: str | Path, *, user_id: str | None = None,
-                     progress: Progress | None = None) -> IngestResult:
-        """Store one file (see the module docstring); raises DocumentError for bad input."""
+    @property
+    def ocr(self) -> Any:
+        """The OCR processes of inline runs (``ingest``), started on first use."""
+        if self._ocr is None:
+            from aizoomdoc.pipeline.jobs import ocr_options
+            from aizoomdoc.pipeline.ocr_process import OcrPool
+
+            s = self.settings
+            self._ocr = OcrPool(ocr_options(s), s.local_workers, timeout=s.ocr_timeout, memory_mb=s.ocr_memory_mb)
+        return self._ocr
+
+    async def ingest(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,
+                     ocr: str | None = None) -> IngestResult:
+        """Store one file and process it here and now (OCR included); raises DocumentError for bad
+        input, and leaves nothing stored then."""
+        result = await self.submit(path, user_id=user_id, progress=progress, ocr=ocr)
+        if not result.queued:
+            return result
+        from aizoomdoc.pipeline.jobs import DocumentJobs, Step
+
+        user = user_id or self.settings.default_user_id
+        doc_id = result.document.id
+        store = self._store(user)
+        say = progress or (lambda _stage: None)
+        say("parse")
+
+        def steps(pending: list[Step]) -> None:
+            if any(s.task == "ocr_page" for s in pending):
+                say("ocr")
+
+        try:
+            await DocumentJobs(self, self.ocr).run_all(Step("ingest", {"document_id": doc_id, "user_id": user}),
+                                                       steps)
+        except BaseException:
+            await self.delete(doc_id, user_id=user)
+            raise
+        row = await store.get(doc_id)
+        if row is None or row.get("status") != "ready":
+            error = (row or {}).get("status_error") or ""
+            await self.delete(doc_id, user_id=user)
+            raise DocumentError("jobs.error", message=error or t("jobs.status.error"))
+        say("index")
+        doc = await self.get_document(doc_id, user_id=user, local_render=False)
+        assert doc is not None
+        doc.render_path = str(Path(path).expanduser())
+        return IngestResult(doc, created=True, storage_keys=result.storage_keys)
+
+    async def submit(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,
+                     ocr: str | None = None) -> IngestResult:
+        """Register one file: a PDF or an image is checked (it opens, has pages), kept in file
+        storage and recorded in status ``queued`` for a job to process (``queued=True``); an OCR
+        bundle, which needs no OCR, is read and stored at once. Bad input raises DocumentError and
+        leaves nothing stored."""
+        from aizoomdoc.documents.detect import detect_reader
+        from aizoomdoc.pipeline.jobs import OCR_MODES, QUEUED_FORMATS
+
+        mode = ocr or self.settings.ocr_mode
+        if mode not in OCR_MODES:
+            raise InvalidInputError("ocr.bad_mode", mode=mode)
         user = user_id or self.settings.default_user_id
         store = self._store(user)
         say = progress or (lambda _stage: None)
@@ -178,6 +241,42 @@ class DocumentService:
         if existing is not None:
             log.info("%s is already ingested as %s", source.path, existing["id"])
             return IngestResult(document_from_rows(existing), created=False)
+        reader = await asyncio.to_thread(detect_reader, source)
+        if reader.format not in QUEUED_FORMATS:
+            return await self._ingest_now(source, sha, user, say)
+        say("parse")
+        doc_id = document_id_for(sha, user)
+        upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
+        try:
+            title, page_count = await asyncio.to_thread(_check, source, reader.format)
+        except BaseException:
+            done = await asyncio.gather(upload, return_exceptions=True)
+            if isinstance(done[0], str):
+                await self._delete_keys([done[0]])
+            raise
+        key = await upload
+        doc = Document(id=doc_id, title=title, source_path=str(source.path), source_format=reader.format, sha256=sha)
+        row = {"id": doc_id, "sha256": sha, "title": title, "filename": source.path.name,
+               "source_path": str(source.path), "source_format": reader.format, "page_count": page_count,
+               "pages": [], "file_size": len(source.data), "storage_key": key, "render_key": key, "status": "queued",
+               "metadata": {"ocr_mode": mode, "render_stat": _stat(source.path)}}
+        try:
+            created = await store.add(row, [])
+        except BaseException as exc:
+            await self._delete_keys([key])
+            if isinstance(exc, AizoomdocError):
+                raise
+            raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
+        if not created:
+            await self._delete_keys([key])
+            winner = await store.get_by_sha256(sha)
+            return IngestResult(document_from_rows(winner) if winner else doc, created=False)
+        log.info("queued %s as %s (%d pages)", source.path, doc_id, page_count)
+        return IngestResult(doc, created=True, storage_keys=[key], queued=True)
+
+    async def _ingest_now(self, source: Source, sha: str, user: str, say: Progress) -> IngestResult:
+        """Parse and store a document in one go (OCR bundles: their text is there already)."""
+        store = self._store(user)
         say("parse")
         doc_id = document_id_for(sha, user)
         # The source file goes to storage while the file is parsed (I/O next to CPU); if parsing
@@ -212,13 +311,17 @@ class DocumentService:
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         say("index")
+        await self.index_document(doc, await store.get(doc.id) or row)
+        log.info("ingested %s as %s: %d pages, %d blocks", source.path, doc.id, len(doc.pages), len(doc.blocks))
+        return IngestResult(doc, created=True, storage_keys=list(dict.fromkeys(keys.values())))
+
+    async def index_document(self, doc: Document, row: dict[str, Any]) -> None:
+        """Save the search index of one ready document (a cache: search rebuilds it when missing)."""
         try:
-            key = index_key([(doc.id, doc.sha256)])
+            key = index_key([(doc.id, _index_version(row))])
             await asyncio.to_thread(lambda: self.index_cache.put(key, SearchIndex.build([doc])))
         except Exception:  # noqa: BLE001 - the index is a cache; search rebuilds it from the DB
             log.warning("could not save the search index of %s", doc.id, exc_info=True)
-        log.info("ingested %s as %s: %d pages, %d blocks", source.path, doc.id, len(doc.pages), len(doc.blocks))
-        return IngestResult(doc, created=True, storage_keys=list(dict.fromkeys(keys.values())))
 
     async def _upload_source(self, doc_id: str, source: Source, sha: str) -> str:
         """The source file into storage; its key."""
@@ -346,7 +449,7 @@ class DocumentService:
             missing = set(document_ids) - {str(r["id"]) for r in rows}
             if missing:
                 raise NotFoundError("search.document_not_found", ref=sorted(missing)[0])
-        key = index_key((str(r["id"]), r["sha256"]) for r in rows)
+        key = index_key((str(r["id"]), _index_version(r)) for r in rows)
         cached = await asyncio.to_thread(self.index_cache.get, key)
         if cached is not None:
             return cached
@@ -413,6 +516,31 @@ class ServiceDocumentSource:
             if doc is not None and block is not None:
                 found.append(FoundBlock(doc, block, h.score))
         return found
+
+
+def _index_version(row: dict[str, Any]) -> str:
+    """What the cached index of a document depends on: its content, and its blocks (a queued
+    document has none yet; they arrive with ``ready``)."""
+    return f"{row['sha256']}:{row.get('status') or 'ready'}:{row.get('block_count') or 0}"
+
+
+def _check(source: Source, fmt: str) -> tuple[str, int]:
+    """A PDF or image opens and has pages (cheap, before it is queued): its title and page count."""
+    if fmt == "image":
+        from aizoomdoc.documents.image import ImageReader
+
+        doc = ImageReader().read(source)
+        return doc.title, 1
+    from aizoomdoc.documents.base import new_document
+    from aizoomdoc.documents.pdf import _open
+
+    pdf = _open(source)
+    try:
+        title = (pdf.metadata or {}).get("title") or None
+        count = pdf.page_count
+    finally:
+        pdf.close()
+    return new_document(source, fmt, title=title).title, count
 
 
 def _stat(path: Path) -> list[int] | None:

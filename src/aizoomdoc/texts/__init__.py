@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aizoomdoc.texts import api, ask, common, documents, files, offline, store
+from aizoomdoc.texts import api, ask, common, documents, files, jobs, offline, store
 
 _CATALOG: dict[str, str] = {}
-for _module in (common, store, files, documents, ask, api, offline):
+for _module in (common, store, files, documents, ask, api, offline, jobs):
     for _key, _value in _module.TEXTS.items():
         if _key in _CATALOG:
             raise RuntimeError(f"duplicate text key {_key!r}")
