@@ -24,7 +24,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from aizoomdoc.api import auth, chats, documents, events, images, messages, pages, search, status
+from aizoomdoc.api import auth, chats, document_search, documents, events, images, messages, pages, search, status
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
 from aizoomdoc.api.runner import AskRunner
@@ -63,6 +63,9 @@ async def build_state(settings: Settings, **overrides: Any) -> AppState:
         events=ChatEventLog(db), tokens=ApiTokenStore(db, settings.secret("api_token_pepper")),
     )
     state.runner = AskRunner(state)
+    from aizoomdoc.pipeline.queue import build_jobs
+
+    state.jobs = build_jobs(settings, doc_service)
     if db.is_postgres and not getattr(db, "_pooler", False):
         from aizoomdoc.store.events import PgEventListener
 
@@ -72,6 +75,7 @@ async def build_state(settings: Settings, **overrides: Any) -> AppState:
         from aizoomdoc.store import migrate
 
         await migrate.ensure_schema(db)
+        await state.jobs.recover()  # documents a stopped server left unfinished
     else:
         await _check_schema(db)
     return state
@@ -95,6 +99,8 @@ async def close_state(state: AppState) -> None:
         await state.runner.shutdown(SHUTDOWN_GRACE_SECONDS)
     if state.listener is not None:
         await state.listener.aclose()
+    if state.jobs is not None:
+        await state.jobs.aclose()
     for obj in (state.provider, state.files, state.store):
         if obj is None:
             continue
@@ -154,7 +160,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    for module in (auth, chats, messages, events, images, search, documents, pages, status):
+    for module in (auth, chats, messages, events, images, search, document_search, documents, pages, status):
         app.include_router(module.router)
     app.include_router(images.files_router)
 

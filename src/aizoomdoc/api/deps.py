@@ -88,6 +88,7 @@ class AppState:
     notifier: Notifier = field(default_factory=Notifier)
     runner: Any = None  # api.runner.AskRunner
     listener: Any = None  # store.events.PgEventListener (PostgreSQL) or None
+    jobs: Any = None  # pipeline.queue.QueueJobs | LocalJobs: where uploaded documents are processed
     _status: tuple[float, dict[str, Any]] | None = None
 
     # --- links ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from aizoomdoc.cli import chats as _chats  # noqa: F401,E402 - registers `aizoom
 from aizoomdoc.cli import documents as _documents  # noqa: F401,E402 - ingest, search, documents, sample-set
 from aizoomdoc.cli import sync as _sync  # noqa: F401,E402 - registers `aizoomdoc sync` and `aizoomdoc status`
 from aizoomdoc.cli import serve as _serve  # noqa: F401,E402 - registers `aizoomdoc serve` and `aizoomdoc token`
+from aizoomdoc.cli import worker as _worker  # noqa: F401,E402 - registers `aizoomdoc worker`
 from aizoomdoc.errors import AizoomdocError
 
 log = logging.getLogger(__name__)

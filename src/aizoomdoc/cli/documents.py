@@ -15,7 +15,7 @@ from aizoomdoc.config import get_settings
 from aizoomdoc.errors import AizoomdocError, describe_os_error
 from aizoomdoc.texts import t
 
-_STAGES = {"read": "чтение", "parse": "разбор", "store": "сохранение", "index": "индекс"}
+_STAGES = {"read": "чтение", "parse": "разбор", "ocr": "распознавание (OCR)", "store": "сохранение", "index": "индекс"}
 
 
 @app.command("ingest")
@@ -23,6 +23,8 @@ def ingest_command(
     paths: list[Path] = typer.Argument(..., help="PDF, PNG/JPG или разметка OCR (JSON, HTML, Markdown)"),
     user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
     as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
+    ocr: str = typer.Option("", "--ocr", help="OCR страниц: auto — только без текстового слоя или с испорченным "
+                                              "(по умолчанию, OCR_MODE), always — всех, never — без OCR"),
 ) -> None:
     """Загрузить документы: страницы и блоки в базу, исходный файл в хранилище, поисковый индекс."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -42,7 +44,7 @@ def ingest_command(
                         bar.update(task, description=f"{t('ingest.reading', name=name)}: {_STAGES.get(s, s)}")
 
                     try:
-                        result = await service.ingest(path, user_id=user, progress=stage)
+                        result = await service.ingest(path, user_id=user, progress=stage, ocr=ocr or None)
                     except AizoomdocError as exc:
                         failed += 1
                         results.append({"path": str(path), "error": str(exc)})
@@ -51,9 +53,18 @@ def ingest_command(
                                               highlight=False, soft_wrap=True)
                     else:
                         doc = result.document
+                        unreadable = list(doc.metadata.get("unreadable_pages") or [])
                         results.append({"path": str(path), "document_id": doc.id, "created": result.created,
                                         "pages": doc.page_count, "blocks": len(doc.blocks),
-                                        "format": doc.source_format, "title": doc.title})
+                                        "format": doc.source_format, "title": doc.title,
+                                        "ocr_pages": doc.metadata.get("ocr_pages_read", 0),
+                                        "unreadable_pages": unreadable})
+                        if unreadable and not as_json:
+                            from aizoomdoc.pipeline.notes import unreadable_reason
+
+                            bar.console.print(t("ingest.unreadable", name=name, pages=", ".join(map(str, unreadable)),
+                                                reason=unreadable_reason(doc.metadata)),
+                                              highlight=False, soft_wrap=True)
                         if not as_json:
                             if result.created:
                                 msg = t("ingest.done", name=name, pages=doc.page_count, blocks=len(doc.blocks),

@@ -51,6 +51,7 @@ from aizoomdoc.llm.history import build_history
 from aizoomdoc.llm.offline import offline_answer, strong_hits
 from aizoomdoc.llm.prompts import load_prompt
 from aizoomdoc.llm.tools import REQUEST_IMAGES, SEARCH, ZOOM
+from aizoomdoc.pipeline.notes import document_notes
 from aizoomdoc.pipeline.events import (
     AnswerEvent,
     AskEvent,
@@ -417,6 +418,7 @@ class AskService:
         # ---- 12. the model (or the offline answerer) ---------------------------------------------------
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
+        notes += document_notes(turn.documents)
         contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
         await emit(StageEvent("llm", "start", t("ask.stage.llm"),
                               {"offline": self.provider is None,

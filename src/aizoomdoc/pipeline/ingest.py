@@ -100,6 +100,8 @@ def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]]
         source_format=row["source_format"], sha256=row["sha256"], render_path=render_path,
         sheet=SheetInfo.from_dict(row.get("sheet")), metadata=dict(row.get("metadata") or {}),
     )
+    if row.get("status") not in (None, "ready"):
+        doc.metadata["status"] = row["status"]
     pages: dict[int, Page] = {}
     for p in row.get("pages") or []:
         pages[int(p["page_index"])] = Page(
@@ -220,11 +222,12 @@ class DocumentService:
         return IngestResult(doc, created=True, storage_keys=result.storage_keys)
 
     async def submit(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,
-                     ocr: str | None = None) -> IngestResult:
+                     ocr: str | None = None, transient: bool = False) -> IngestResult:
         """Register one file: a PDF or an image is checked (it opens, has pages), kept in file
         storage and recorded in status ``queued`` for a job to process (``queued=True``); an OCR
         bundle, which needs no OCR, is read and stored at once. Bad input raises DocumentError and
-        leaves nothing stored."""
+        leaves nothing stored. ``transient``: the file at ``path`` goes away (an upload), so jobs
+        read the stored copy only."""
         from aizoomdoc.documents.detect import detect_reader
         from aizoomdoc.pipeline.jobs import OCR_MODES, QUEUED_FORMATS
 
@@ -259,7 +262,7 @@ class DocumentService:
         row = {"id": doc_id, "sha256": sha, "title": title, "filename": source.path.name,
                "source_path": str(source.path), "source_format": reader.format, "page_count": page_count,
                "pages": [], "file_size": len(source.data), "storage_key": key, "render_key": key, "status": "queued",
-               "metadata": {"ocr_mode": mode, "render_stat": _stat(source.path)}}
+               "metadata": {"ocr_mode": mode, **({} if transient else {"render_stat": _stat(source.path)})}}
         try:
             created = await store.add(row, [])
         except BaseException as exc:

@@ -209,7 +209,7 @@ class DocumentJobs:
         unreadable = [p + 1 for p, f in sorted(flags.items()) if f.get("ocr") in ("failed", "unavailable")]
         meta.pop("ocr_pages", None)
         meta.update(ocr_pages_read=sum(1 for f in flags.values() if f.get("ocr") == "done"),
-                    unreadable_pages=unreadable, ocr_missing=missing)
+                    unreadable_pages=unreadable, ocr_missing=missing, ocr_lang=self.options.lang)
         if unreadable and not missing:
             details = {f.get("ocr_error") for f in flags.values() if f.get("ocr") == "failed"}
             meta["ocr_failure"] = "; ".join(sorted(d for d in details if d))
