@@ -213,6 +213,8 @@ class SearchIndex:
         corpus = list(tokens) if tokens is not None else [analyze(b.text) for b in blocks]
         if len(corpus) != len(blocks):
             raise ValueError("tokens must have one list per block")
+        if not any(corpus):  # nothing to find (a scan nobody read): bm25s cannot index no words
+            return cls(blocks, None)
         retriever = _VectorBM25(method="lucene", k1=1.2, b=0.75)
         retriever.index(corpus, show_progress=False)
         return cls(blocks, retriever)
@@ -440,7 +442,7 @@ class SearchIndex:
                     strings["rows"], strings["contexts"])
             ]
             retriever = None
-            if blocks:
+            if blocks and (directory / "bm25").is_dir():  # none: blocks without a word to index
                 retriever = bm25s.BM25.load(str(directory / "bm25"), mmap=False, show_progress=False)
         except IndexLoadError:
             raise
