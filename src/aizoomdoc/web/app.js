@@ -3,6 +3,7 @@
 // online/offline badge. History always comes from the server (the store), never from memory.
 
 import { api, ApiError, uploadDocument } from "./api.js";
+import { watchDocuments } from "./docstatus.js";
 import { t } from "./i18n.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
 
@@ -206,6 +207,7 @@ function renderDocBar() {
     ...others.map((d) => el("option", { value: d.id, text: d.title || d.filename })));
   pick.hidden = others.length === 0;
   $("#composer-note").textContent = ids.length ? "" : t("composer.need_documents");
+  watchDocuments(state.documents, ids, () => loadDocuments());
 }
 
 async function setDocuments(ids) {
@@ -567,6 +569,7 @@ async function onFiles(e) {
       bar.value = 100;
       for (const d of docs) {
         label.textContent = t("upload.done", { title: d.title || d.filename, pages: d.page_count, blocks: d.block_count });
+        if (d.status === "error") throw new Error(d.error || d.status_text);
       }
       line.classList.add("done");
       setTimeout(() => line.remove(), 8000);
