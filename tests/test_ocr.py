@@ -163,3 +163,19 @@ async def test_upload_answers_queued_then_progress_ready_and_api_search(settings
         assert (await client.get("/api/search", params={"q": "  "})).status_code == 422
         r = await client.get("/api/search", params={"q": "x", "document_id": "00000000-0000-0000-0000-000000000000"})
         assert r.status_code == 404 and "не найден" in r.json()["error"]
+
+
+async def test_a_scanned_png_sheet_is_read_too(settings: Settings, scan: Path, tmp_path: Path) -> None:
+    png = tmp_path / "лист-спецификации.png"
+    with pymupdf.open(scan) as pdf:
+        pdf[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).save(str(png))
+    async with DocumentService(ocr_settings(settings)) as service:
+        doc = (await service.ingest(png)).document
+        assert doc.source_format == "image" and doc.metadata["ocr_pages_read"] == 1
+        page = doc.pages[0]
+        ocr = [b for b in doc.blocks if b.extra.get("source") == "ocr"]
+        assert ocr and any(b.block_type == "image" for b in doc.blocks)  # the picture stays a block
+        fan = next(b for b in ocr if "вентилятор" in b.text.lower())
+        assert fan.coords_px is not None and fan.coords_px[2] <= page.width + 1  # pixels of the picture
+        hits = await service.search("вентилятор", [doc.id], top_k=1)
+        assert hits and hits[0].block_id == fan.id or "вентилятор" in hits[0].text.lower()

@@ -323,7 +323,12 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                 except DocumentError as exc:
                     raise upload_error(exc, folder) from exc
                 if result.created and result.queued:
-                    await ctx.state.jobs.enqueue(result.document.id, ctx.user_id)
+                    try:
+                        await ctx.state.jobs.enqueue(result.document.id, ctx.user_id)
+                    except BaseException:
+                        # No job, no document: nothing would ever process it.
+                        await ctx.state.documents.delete(result.document.id, user_id=ctx.user_id)
+                        raise
                 row = await ctx.state.documents.get_row(result.document.id, user_id=ctx.user_id)
                 doc = document_out(row or {"id": result.document.id, "title": result.document.title})
                 doc["created"] = result.created

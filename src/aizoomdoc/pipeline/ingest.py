@@ -154,8 +154,11 @@ class DocumentService:
             self._storage = build_files(self.settings)
         return self._storage
 
-    def _store(self, user_id: str | None) -> DocumentStore:
+    def store_for(self, user_id: str | None) -> DocumentStore:
+        """The document store acting as this user (RLS on PostgreSQL)."""
         return self.store.for_user(user_id or self.settings.default_user_id)
+
+    _store = store_for
 
     async def aclose(self) -> None:
         if self._ocr is not None:
@@ -241,6 +244,10 @@ class DocumentService:
         source: Source = await asyncio.to_thread(load_source, path, self.settings.max_file_size_bytes)
         sha = await asyncio.to_thread(lambda: source.sha256)
         existing = await store.get_by_sha256(sha)
+        if existing is not None and existing.get("status") == "error":
+            # It failed before (e.g. a worker gave up): the same file again is a new try.
+            await self.delete(str(existing["id"]), user_id=user)
+            existing = None
         if existing is not None:
             log.info("%s is already ingested as %s", source.path, existing["id"])
             return IngestResult(document_from_rows(existing), created=False)
@@ -500,7 +507,8 @@ class ServiceDocumentSource:
                 doc = await self.service.get_document(doc_id, user_id=user_id)
                 if doc is None:
                     raise NotFoundError("search.document_not_found", ref=ref)
-                self._docs[doc_id] = doc
+                if "status" not in doc.metadata:  # ready: its blocks will not change
+                    self._docs[doc_id] = doc
             self._owner[doc_id] = user_id
             out.append(doc)
         return out

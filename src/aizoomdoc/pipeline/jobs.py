@@ -108,7 +108,7 @@ class DocumentJobs:
 
     # --- helpers -------------------------------------------------------------------------------
     async def _row(self, document_id: str, user_id: str) -> dict[str, Any] | None:
-        row = await self.service._store(user_id).get(document_id)
+        row = await self.service.store_for(user_id).get(document_id)
         if row is None or row.get("status") in ("ready", "error"):
             return None  # deleted, or done already (a step run twice)
         return row
@@ -130,7 +130,7 @@ class DocumentJobs:
 
     async def _fail(self, row: dict[str, Any], user_id: str, exc: AizoomdocError) -> None:
         log.warning("document %s failed: %s", row["id"], exc.key)
-        await self.service._store(user_id).set_status(str(row["id"]), "error", status_error=str(exc),
+        await self.service.store_for(user_id).set_status(str(row["id"]), "error", status_error=str(exc),
                                                       only_from=("queued", "processing"))
 
     # --- steps -----------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ class DocumentJobs:
         row = await self._row(document_id, user_id)
         if row is None:
             return []
-        store = self.service._store(user_id)
+        store = self.service.store_for(user_id)
         try:
             doc, _path = await self._read(row)
         except DocumentError as exc:
@@ -179,7 +179,7 @@ class DocumentJobs:
                 result = {"page_index": page_index, "blocks": [], "failed": exc.reason, "detail": exc.detail}
             await self.cache.put(row["sha256"], key, page_index, result)
         done = await self.cache.count(row["sha256"], key, pages)
-        await self.service._store(user_id).advance(document_id, done)
+        await self.service.store_for(user_id).advance(document_id, done)
         if done >= len(set(pages)):
             return [Step("finish", {"document_id": document_id, "user_id": user_id})]
         return []
@@ -215,7 +215,7 @@ class DocumentJobs:
             meta["ocr_failure"] = "; ".join(sorted(d for d in details if d))
         values = {"pages": values["pages"], "sheet": values["sheet"], "page_count": values["page_count"],
                   "metadata": meta, "pages_done": len(pages) if not missing else 0, "pages_total": len(pages)}
-        if not await self.service._store(user_id).replace_blocks(document_id, values, block_rows):
+        if not await self.service.store_for(user_id).replace_blocks(document_id, values, block_rows):
             return []
         await self.service.index_document(doc, row)
         log.info("document %s ready: %d pages, %d blocks, %d read by OCR", document_id, len(doc.pages),

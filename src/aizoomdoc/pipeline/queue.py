@@ -89,7 +89,7 @@ async def _run_step(app: Any, context: Any, task: str, kwargs: dict[str, Any]) -
                     context.job.attempts + 1, ": giving up" if last else "", exc_info=not isinstance(exc, AizoomdocError))
         if last:
             detail = str(exc) if isinstance(exc, AizoomdocError) else type(exc).__name__
-            await jobs.service._store(kwargs["user_id"]).set_status(
+            await jobs.service.store_for(kwargs["user_id"]).set_status(
                 kwargs["document_id"], "error", status_error=detail, only_from=("queued", "processing"))
             return
         raise
@@ -149,7 +149,7 @@ class LocalJobs:
                 error = str(exc) if isinstance(exc, AizoomdocError) else t("api.internal")
                 await asyncio.sleep(min(2.0 * attempt, 10.0))
         with contextlib.suppress(Exception):
-            await self.service._store(user_id).set_status(document_id, "error", status_error=error,
+            await self.service.store_for(user_id).set_status(document_id, "error", status_error=error,
                                                           only_from=("queued", "processing"))
 
     async def recover(self) -> None:
