@@ -152,7 +152,8 @@ def documents_command(
 
     rows = run_async(run)
     if as_json:
-        keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "sha256", "created_at")
+        keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "status", "sha256",
+                "created_at")
         typer.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
         return
     if not rows:
@@ -161,12 +162,12 @@ def documents_command(
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into --doc
     table.add_column("Название", overflow="fold", ratio=2)
-    for col in ("Формат", "Стр.", "Блоков"):
+    for col in ("Формат", "Стр.", "Блоков", "Статус"):
         table.add_column(col, no_wrap=True)
     table.add_column("Файл", overflow="fold", ratio=1)
     for r in rows:
         table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),
-                      str(r["block_count"]), str(r["filename"]))
+                      str(r["block_count"]), t(f"jobs.status.{r.get('status') or 'ready'}"), str(r["filename"]))
     console.print(table)
 
 

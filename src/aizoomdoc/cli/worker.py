@@ -34,7 +34,7 @@ def worker_command(
         async with DocumentService(settings) as service:
             if not service.db.is_postgres:
                 fail(t("worker.needs_postgres"), code=2)
-            if await migrate.current_revision(service.db) is None:
+            if await migrate.current_revision(service.db) != migrate.head_revision():
                 fail(t("worker.no_schema", target=service.db.target))
 
             def ready() -> None:

@@ -180,7 +180,7 @@ class OcrEngine:
                 block += 1
             if w.IsAtBeginningOf(RIL.TEXTLINE):
                 line, word = line + 1, 0
-            text = (w.GetUTF8Text(RIL.WORD) or "").strip()
+            text = _fix_word((w.GetUTF8Text(RIL.WORD) or "").strip())
             box = w.BoundingBox(RIL.WORD)
             if not text or box is None:
                 continue
@@ -203,6 +203,14 @@ class OcrEngine:
         result.dpi = round(dpi, 1)
         result.seconds = round(time.perf_counter() - started, 3)
         return result
+
+
+def _fix_word(text: str) -> str:
+    """Undo a confusion of the GOST drawing type (ISOCPEUR): its «С» reads as «(» — «(тремянка»
+    is «Стремянка» (an opening parenthesis with no closing one, before a lowercase Cyrillic letter)."""
+    if len(text) > 2 and text[0] == "(" and ")" not in text and "а" <= text[1] <= "я":
+        return "С" + text[1:]
+    return text
 
 
 def page_from_words(words: list[tuple[float, float, float, float, str, int, int, int, float]], page_index: int,

@@ -28,11 +28,9 @@ TEXTS: dict[str, str] = {
     "jobs.status.processing": "обрабатывается",
     "jobs.status.ready": "готов",
     "jobs.status.error": "ошибка",
-    "jobs.progress": "распознано страниц: {done} из {total}",
     "jobs.error": "{message}",
     "jobs.stage.queued": "В очереди на обработку",
     "jobs.stage.ocr": "Распознавание (OCR): {done} из {total} стр.",
-    "ingest.ocr": "OCR: {name}, распознано страниц {done} из {total}",
     "ingest.unreadable": "⚠ {name}: не прочитаны страницы {pages}. {reason}",
     # --- worker ---------------------------------------------------------------------------------
     "worker.needs_postgres": (
@@ -40,7 +38,5 @@ TEXTS: dict[str, str] = {
         "С SQLite задачи выполняет сам `aizoomdoc serve` в своих процессах, отдельный воркер не нужен."
     ),
     "worker.started": "Воркер запущен: очередь в {target}, задач одновременно: {concurrency}. Остановка — Ctrl+C.",
-    "worker.no_schema": "В базе {target} нет очереди задач: выполните `aizoomdoc db upgrade`.",
-    # --- document search API ----------------------------------------------------------------------
-    "api.search.no_documents": "У вас нет загруженных документов: искать не в чем.",
+    "worker.no_schema": "Схема базы {target} устарела или не создана (нет очереди задач): выполните `aizoomdoc db upgrade`.",
 }
