@@ -179,3 +179,17 @@ async def test_a_scanned_png_sheet_is_read_too(settings: Settings, scan: Path, t
         assert fan.coords_px is not None and fan.coords_px[2] <= page.width + 1  # pixels of the picture
         hits = await service.search("вентилятор", [doc.id], top_k=1)
         assert hits and hits[0].block_id == fan.id or "вентилятор" in hits[0].text.lower()
+
+
+async def test_a_page_over_the_time_limit_is_stopped_and_flagged(settings: Settings, scan: Path,
+                                                                  tmp_path: Path) -> None:
+    other = tmp_path / "slow.pdf"
+    other.write_bytes(scan.read_bytes() + b"\n%")  # another sha256: not in the OCR cache
+    async with DocumentService(ocr_settings(settings, ocr_timeout=0.5)) as service:
+        started = time.perf_counter()
+        doc = (await service.ingest(other)).document
+        assert time.perf_counter() - started < 30
+        assert doc.metadata["unreadable_pages"] == [1] and "0.5" in doc.metadata["ocr_failure"]
+        row = await service.get_row(doc.id)
+        assert row["status"] == "ready" and row["pages"][0]["ocr"] == "failed"
+        assert "остановлено" in row["pages"][0]["ocr_error"]

@@ -121,7 +121,14 @@ class OcrProcess:
         return await asyncio.to_thread(self.recognise, path, page_index, source_format, width, height)
 
     def close(self) -> None:
-        with self._lock:
+        """Stop the child: politely when idle; killed when a page is still being read (shutting
+        down does not wait up to ``timeout`` for it)."""
+        if not self._lock.acquire(blocking=False):
+            proc = self._proc
+            if proc is not None and proc.is_alive():
+                proc.kill()
+            return
+        try:
             if self._conn is not None and self._proc is not None and self._proc.is_alive():
                 try:
                     self._conn.send(None)
@@ -129,6 +136,8 @@ class OcrProcess:
                 except (OSError, BrokenPipeError):
                     pass
             self._stop()
+        finally:
+            self._lock.release()
 
 
 class OcrPool:
