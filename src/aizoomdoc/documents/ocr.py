@@ -48,6 +48,8 @@ TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", 
                   "/opt/homebrew/share/tessdata")
 #: Words Tesseract is less sure of than this (0-100) are hatching and line art read as letters.
 MIN_WORD_CONFIDENCE = 30.0
+#: A scan of lower resolution is read at this one (Tesseract wants capitals of 20+ pixels).
+MIN_SCAN_DPI = 200.0
 
 
 @dataclass(frozen=True)
@@ -134,10 +136,28 @@ def _page_pixels(path: str, page_index: int, source_format: str, options: OcrOpt
     with pymupdf.open(path) as pdf:
         page = pdf[page_index]
         area_pt = max(page.rect.width * page.rect.height, 1.0)
-        dpi = max(int(min(options.dpi, 72.0 * (options.max_pixels / area_pt) ** 0.5)), 1)
+        dpi = min(options.dpi, scan_dpi(page) or options.dpi)
+        dpi = max(int(min(dpi, 72.0 * (options.max_pixels / area_pt) ** 0.5)), 1)
         pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
         image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
         return image, pix.width / page.rect.width, pix.height / page.rect.height
+
+
+def scan_dpi(page: Any) -> float | None:
+    """The resolution of the picture of a scanned page (one image over most of it), raised to
+    :data:`MIN_SCAN_DPI`; None for other pages. Reading a 200 dpi scan at 300 dpi invents no
+    detail, costs twice the pixels (measured: a 200 dpi A1 sheet several times slower at 300 dpi)."""
+    area = abs(page.rect)
+    best = None
+    for info in page.get_image_info():
+        box = page.rect & info["bbox"]
+        if not box.is_empty and abs(box) >= 0.5 * area and (best is None or abs(box) > abs(best[0])):
+            best = (box, info)
+    if best is None:
+        return None
+    box, info = best
+    native = min(info["width"] / max(box.width / 72.0, 1e-6), info["height"] / max(box.height / 72.0, 1e-6))
+    return max(native, MIN_SCAN_DPI)
 
 
 class OcrEngine:
