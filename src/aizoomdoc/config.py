@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     ocr_min_confidence: float = Field(30.0, ge=0, le=100)  # words Tesseract is less sure of are dropped
     ocr_timeout: float = Field(600.0, gt=0)  # seconds per page before its OCR process is killed
     ocr_memory_mb: int = Field(4096, ge=256)  # address-space limit of an OCR process
+    ocr_nice: int = Field(10, ge=0, le=19)  # lower CPU priority of OCR processes (the API answers first)
     ocr_tessdata_dir: str | None = None  # folder with rus.traineddata (default: Debian's, TESSDATA_PREFIX)
 
     # --- Background jobs (ingest + OCR of uploads; see docs/JOBS.md) --------------------------------

@@ -181,11 +181,9 @@ class DocumentService:
     def ocr(self) -> Any:
         """The OCR processes of inline runs (``ingest``), started on first use."""
         if self._ocr is None:
-            from aizoomdoc.pipeline.jobs import ocr_options
-            from aizoomdoc.pipeline.ocr_process import OcrPool
+            from aizoomdoc.pipeline.jobs import ocr_pool
 
-            s = self.settings
-            self._ocr = OcrPool(ocr_options(s), s.local_workers, timeout=s.ocr_timeout, memory_mb=s.ocr_memory_mb)
+            self._ocr = ocr_pool(self.settings, self.settings.local_workers)
         return self._ocr
 
     async def ingest(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,

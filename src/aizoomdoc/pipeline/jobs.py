@@ -69,6 +69,14 @@ def ocr_options(settings: Any) -> OcrOptions:
                       tessdata=settings.ocr_tessdata_dir, min_confidence=settings.ocr_min_confidence)
 
 
+def ocr_pool(settings: Any, size: int) -> Any:
+    """``size`` bounded OCR processes configured from ``settings``."""
+    from aizoomdoc.pipeline.ocr_process import OcrPool
+
+    return OcrPool(ocr_options(settings), size, timeout=settings.ocr_timeout, memory_mb=settings.ocr_memory_mb,
+                   nice=settings.ocr_nice)
+
+
 def pages_to_ocr(doc: Document, mode: str) -> list[int]:
     """The pages OCR reads: with ``auto`` those without a usable text layer (none, garbage, scan)."""
     if mode == "never":
@@ -251,4 +259,5 @@ def merge_ocr(doc: Document, pages: list[int], results: dict[int, dict[str, Any]
     return flags
 
 
-__all__ = ["OCR_MODES", "QUEUED_FORMATS", "DocumentJobs", "Step", "merge_ocr", "ocr_options", "pages_to_ocr"]
+__all__ = ["OCR_MODES", "QUEUED_FORMATS", "DocumentJobs", "Step", "merge_ocr", "ocr_options", "ocr_pool",
+           "pages_to_ocr"]

@@ -5,7 +5,8 @@ makes it run away could hold a worker forever. Each :class:`OcrProcess` keeps on
 (spawned, so it shares nothing with the caller's threads or event loop) with the language model
 loaded once; a page that takes longer than ``timeout`` seconds gets the child killed and a fresh
 one started for the next page, and the child's address space is capped (``RLIMIT_AS``), so a page
-that needs more memory fails alone. ``OMP_THREAD_LIMIT=1``: one core per child (parallelism comes
+that needs more memory fails alone. The child runs at a lower CPU priority (``OCR_NICE``): on a
+machine that also serves the API, questions are answered first. ``OMP_THREAD_LIMIT=1``: one core per child (parallelism comes
 from more children and more workers, not from OpenMP threads fighting over the same cores).
 
 :class:`OcrPool` is N such processes for the local job runner (N = ``JOBS_LOCAL_WORKERS``).
@@ -35,8 +36,10 @@ class OcrFailed(Exception):
         self.detail = detail
 
 
-def _child(conn: Connection, options: OcrOptions, memory_mb: int) -> None:  # pragma: no cover - child process
+def _child(conn: Connection, options: OcrOptions, memory_mb: int, nice: int) -> None:  # pragma: no cover
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    if nice > 0:
+        os.nice(nice)  # background work: the API's requests come first on a shared core
     if memory_mb > 0:
         import resource
 
@@ -65,10 +68,11 @@ def _child(conn: Connection, options: OcrOptions, memory_mb: int) -> None:  # pr
 class OcrProcess:
     """One child process recognising one page at a time (thread-safe: calls take turns)."""
 
-    def __init__(self, options: OcrOptions, *, timeout: float = 600.0, memory_mb: int = 4096) -> None:
+    def __init__(self, options: OcrOptions, *, timeout: float = 600.0, memory_mb: int = 4096, nice: int = 10) -> None:
         self.options = options
         self.timeout = timeout
         self.memory_mb = memory_mb
+        self.nice = nice
         self._proc: Any = None
         self._conn: Connection | None = None
         self._lock = threading.Lock()
@@ -79,7 +83,7 @@ class OcrProcess:
         self._stop()
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_child, args=(child, self.options, self.memory_mb), daemon=True,
+        self._proc = ctx.Process(target=_child, args=(child, self.options, self.memory_mb, self.nice), daemon=True,
                                  name="aizoomdoc-ocr")
         self._proc.start()
         child.close()
@@ -143,8 +147,10 @@ class OcrProcess:
 class OcrPool:
     """N :class:`OcrProcess` children; a page takes whichever is free."""
 
-    def __init__(self, options: OcrOptions, size: int, *, timeout: float = 600.0, memory_mb: int = 4096) -> None:
-        self.processes = [OcrProcess(options, timeout=timeout, memory_mb=memory_mb) for _ in range(max(size, 1))]
+    def __init__(self, options: OcrOptions, size: int, *, timeout: float = 600.0, memory_mb: int = 4096,
+                 nice: int = 10) -> None:
+        self.processes = [OcrProcess(options, timeout=timeout, memory_mb=memory_mb, nice=nice)
+                          for _ in range(max(size, 1))]
         self._free: asyncio.Queue[OcrProcess] | None = None
 
     async def recognise(self, path: str, page_index: int, source_format: str, width: float,

@@ -26,8 +26,7 @@ from typing import Any
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, DatabaseError
-from aizoomdoc.pipeline.jobs import DocumentJobs, Step, ocr_options
-from aizoomdoc.pipeline.ocr_process import OcrPool
+from aizoomdoc.pipeline.jobs import DocumentJobs, Step, ocr_pool
 from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
@@ -127,8 +126,7 @@ class LocalJobs:
     def __init__(self, settings: Settings, service: Any) -> None:
         self.settings = settings
         self.service = service
-        self.ocr = OcrPool(ocr_options(settings), settings.local_workers, timeout=settings.ocr_timeout,
-                           memory_mb=settings.ocr_memory_mb)
+        self.ocr = ocr_pool(settings, settings.local_workers)
         self.jobs = DocumentJobs(service, self.ocr)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -185,7 +183,7 @@ async def run_worker(settings: Settings, service: Any, *, concurrency: int | Non
     """``aizoomdoc worker``: run queued steps until cancelled (Ctrl+C / SIGTERM)."""
     concurrency = concurrency or settings.jobs_worker_concurrency
     app = build_app(settings, service.db)
-    ocr = OcrPool(ocr_options(settings), concurrency, timeout=settings.ocr_timeout, memory_mb=settings.ocr_memory_mb)
+    ocr = ocr_pool(settings, concurrency)
     jobs = DocumentJobs(service, ocr)
     async with app.open_async():
         if ready is not None:
