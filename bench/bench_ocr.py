@@ -77,7 +77,9 @@ async def run_pool(pdf: Path, pages: list[int], sizes: list[tuple[float, float]]
     from aizoomdoc.pipeline.ocr_process import OcrPool
 
     opts = OcrOptions(dpi=dpi) if min_confidence is None else OcrOptions(dpi=dpi, min_confidence=min_confidence)
-    pool = OcrPool(opts, processes, timeout=3600)  # a busy machine must not cut a large sheet short
+    # nice=0: the same CPU priority as the bare command (the product runs OCR at OCR_NICE=10); a long
+    # timeout: a busy machine must not cut a large sheet short.
+    pool = OcrPool(opts, processes, timeout=3600, nice=0)
     try:
         # Warm-up (process start, model load) on a small page, not timed.
         await asyncio.gather(*(p.recognise_async(str(pdf), 0, "pdf", *sizes[0]) for p in pool.processes))
