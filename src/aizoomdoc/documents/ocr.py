@@ -114,9 +114,9 @@ def find_tessdata(lang: str, configured: str | None = None) -> str | None:
 
 def ocr_unavailable(options: OcrOptions) -> str | None:
     """None when OCR can run; otherwise what is missing (``engine`` or ``language``)."""
-    try:
-        import tesserocr  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("tesserocr") is None:  # not imported here: the engine runs in children
         return "engine"
     if find_tessdata(options.lang, options.tessdata) is None:
         return "language"
