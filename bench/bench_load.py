@@ -14,6 +14,12 @@ database afterwards against 2 × N × M (must be 0), plus error answers. Baselin
 one question answered in process (AskService, same database and bucket, no HTTP) — the ratio
 shows what the HTTP API, SSE and concurrency add. Traffic goes to 127.0.0.1 only; every loop is
 bounded by a deadline.
+
+Uploads are processed by ``--job-workers`` `aizoomdoc worker` processes (the job queue). With
+``--ocr-pages 100`` the same clients then ask again while a 100-page scanned set (the synthetic
+sheets as 150 dpi pictures) is being OCR'd by those workers: ``under_ocr_ingest.p95_vs_without_ocr``
+is the p95 latency with the OCR running over the p95 of the first round, ``p95_vs_control_round``
+over a round of the same questions right before the OCR starts (goal: <= 1.5).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,7 +120,8 @@ async def client_run(base: str, user: str, pdf: Path, questions: int, start: asy
                      results: list[dict[str, Any]]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {sign_jwt(user, exp_in=3600)}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=ANSWER_TIMEOUT) as http:
-        r = await http.post("/api/documents", files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
+        r = await http.post("/api/documents", params={"wait": "true"},
+                            files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
         r.raise_for_status()
         doc = r.json()["documents"][0]
         chat = (await http.post("/api/chats", json={"title": f"bench {user}", "document_ids": [doc["id"]]})).json()
@@ -123,6 +132,53 @@ async def client_run(base: str, user: str, pdf: Path, questions: int, start: asy
                             "message_id": (terminal.get("result") or {}).get("message_id") or terminal.get("message_id"),
                             "images": [im.get("url") for im in (terminal.get("result") or {}).get("images") or []]})
         return {"chat_id": chat["id"], "document_id": doc["id"]}
+
+
+async def ask_phase(base: str, user: str, chat_id: str, questions: int, offset: int) -> list[float]:
+    """Another round of questions in an existing chat: the latencies."""
+    headers = {"Authorization": f"Bearer {sign_jwt(user, exp_in=3600)}"}
+    out = []
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=ANSWER_TIMEOUT) as http:
+        for i in range(questions):
+            latency, _terminal = await one_question(http, chat_id, QUESTIONS[(i + offset) % len(QUESTIONS)])
+            out.append(latency)
+    return out
+
+
+async def under_ocr(base: str, db_url: str, work: Path, pages: int, chats: list[tuple[str, str]],
+                    questions: int) -> dict[str, Any]:
+    """The same clients ask again while a ``pages``-page scanned set is being OCR'd by the workers."""
+    from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
+
+    scan = work / "scan.pdf"
+    scan.write_bytes(rasterised_pdf(build_drawing_set(pages).pdf_bytes, dpi=150))
+    # Control: the same round of questions right before, without the OCR (the machine is shared:
+    # the adjacent round is the fairer "without").
+    t0 = time.perf_counter()
+    control = [x for r in await asyncio.gather(*(ask_phase(base, u, c, questions, 3) for u, c in chats)) for x in r]
+    control_wall = time.perf_counter() - t0
+    headers = {"Authorization": f"Bearer {sign_jwt('bench-ocr', exp_in=3600)}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
+        r = await http.post("/api/documents", files={"file": (scan.name, scan.read_bytes(), "application/pdf")})
+        r.raise_for_status()
+        doc_id = r.json()["documents"][0]["id"]
+        # Questions start once the OCR is running on the workers.
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            d = (await http.get(f"/api/documents/{doc_id}")).json()
+            if d["status"] == "processing" and d["progress"]["pages_total"]:
+                break
+            await asyncio.sleep(0.5)
+        t0 = time.perf_counter()
+        lat = [x for r in await asyncio.gather(*(ask_phase(base, u, c, questions, 3) for u, c in chats)) for x in r]
+        wall = time.perf_counter() - t0
+        d = (await http.get(f"/api/documents/{doc_id}")).json()
+    return {"ocr_pages": pages, "ocr_status_after": d["status"], "ocr_pages_done_after": d["progress"]["pages_done"],
+            "questions": len(lat), "wall_s": round(wall, 2), "latency_p50_s": round(pct(lat, 50), 3),
+            "latency_p95_s": round(pct(lat, 95), 3),
+            "control_round_without_ocr": {"wall_s": round(control_wall, 2), "latency_p50_s": round(pct(control, 50), 3),
+                                          "latency_p95_s": round(pct(control, 95), 3)},
+            "p95_vs_control_round": round(pct(lat, 95) / pct(control, 95), 2) if control else None}
 
 
 async def baseline(settings: Settings, pdf: Path) -> float:
@@ -149,6 +205,9 @@ async def main() -> None:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--questions", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--job-workers", type=int, default=2, help="`aizoomdoc worker` processes (ingest + OCR jobs)")
+    ap.add_argument("--ocr-pages", type=int, default=0,
+                    help="then ask again while a scanned set of this many pages is OCR'd (e.g. 100)")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aizoomdoc-load-"))
@@ -171,7 +230,13 @@ async def main() -> None:
     await migrate.upgrade(db)
     await db.dispose()
     server = LiveServer(env, workers=args.workers, log=work / "server.log")
+    job_workers = []
     try:
+        for n in range(args.job_workers):
+            job_workers.append(subprocess.Popen(
+                [sys.executable, "-m", "aizoomdoc", "worker"], env={**os.environ, **env, "DATA_DIR": str(work / f"w{n}")},
+                stdout=open(work / f"worker{n}.log", "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
+                start_new_session=True))
         base_s = await baseline(settings, pdf)
         server.start(timeout=60)
         start = asyncio.Event()
@@ -239,12 +304,25 @@ async def main() -> None:
             "events_stored": events, "images_stored": images,
             "signed_s3_links_checked": len(statuses), "signed_s3_links_ok": statuses.count(200),
         }
+        if args.ocr_pages:
+            chats = [(u, o["chat_id"]) for u, o in zip(users, outcomes) if isinstance(o, dict)]
+            ocr = await under_ocr(server.url, db_url, work, args.ocr_pages, chats, args.questions)
+            ocr["p95_vs_without_ocr"] = round(ocr["latency_p95_s"] / report["latency_p95_s"], 2) \
+                if report["latency_p95_s"] else None
+            report["under_ocr_ingest"] = ocr
         print(json.dumps(report, ensure_ascii=False, indent=2))
         out = ROOT / "bench" / "results"
         out.mkdir(exist_ok=True)
         (out / "load.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     finally:
         server.stop()
+        for proc in job_workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
         s3.destroy()
         await drop_database(db_name)
 

@@ -36,7 +36,8 @@ def server_settings(settings: Settings, **kw: Any) -> Settings:
 
 
 async def upload(client: Any, pdf: Path, headers: dict[str, str] | None = None, **params: Any) -> dict[str, Any]:
-    r = await client.post("/api/documents", params=params, headers=headers or {},
+    """Upload and wait for the document to be processed (``?wait=true``)."""
+    r = await client.post("/api/documents", params={"wait": "true", **params}, headers=headers or {},
                           files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
     assert r.status_code == 201, r.text
     return r.json()["documents"][0]

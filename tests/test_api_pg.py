@@ -26,8 +26,9 @@ def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture()
 async def pg_settings(settings: Settings, pg_url: str) -> Settings:
+    # Uploads processed by the server's own runner (the job queue and its workers: test_jobs_pg.py).
     s = Settings(_env_file=None, data_dir=settings.data_dir, database_url=pg_url, auth_mode="server",
-                 supabase_jwt_secret=JWT_SECRET)
+                 supabase_jwt_secret=JWT_SECRET, jobs_backend="local")
     db = Database(s)
     try:
         await migrate.upgrade(db)
@@ -41,7 +42,7 @@ async def test_ownership_and_rls_on_postgresql(pg_settings: Settings, pdf: Path)
     async with api_client(pg_settings) as (app, client):
         state = app.state.aizoomdoc
         assert state.db.is_postgres
-        r = await client.post("/api/documents", headers=alice,
+        r = await client.post("/api/documents", headers=alice, params={"wait": "true"},
                               files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
         assert r.status_code == 201, r.text
         doc = r.json()["documents"][0]

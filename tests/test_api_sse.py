@@ -61,11 +61,12 @@ async def test_stream_resumed_on_another_worker_with_last_event_id_misses_nothin
     with ScriptedLLM(script, default=text(answer)) as llm:
         env = {"DATA_DIR": str(settings.data_dir), "DATABASE_URL": pg_url, "AUTH_MODE": "server",
                "SUPABASE_JWT_SECRET": JWT_SECRET, "LLM_BASE_URL": llm.base_url, "LLM_API_KEY": "sk-test",
-               "LLM_MODEL": "vision/test", "LLM_MAX_RETRIES": "0", "LOG_LEVEL": "WARNING"}
+               "LLM_MODEL": "vision/test", "LLM_MAX_RETRIES": "0", "LOG_LEVEL": "WARNING",
+               "JOBS_BACKEND": "local"}
         with LiveServer(env, log=tmp_path / "a.log") as a, LiveServer(env, log=tmp_path / "b.log") as b:
             auth = bearer(sign_jwt("alice-sse"))
             with httpx.Client(timeout=30, headers=auth) as http:
-                r = http.post(a.url + "/api/documents", files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
+                r = http.post(a.url + "/api/documents", params={"wait": "true"}, files={"file": (pdf.name, pdf.read_bytes(), "application/pdf")})
                 assert r.status_code == 201, r.text
                 doc = r.json()["documents"][0]
                 chat = http.post(a.url + "/api/chats", json={"document_ids": [doc["id"]]}).json()

@@ -98,6 +98,26 @@ class Settings(BaseSettings):
     compare_max_memory_mb: int = Field(4096, ge=256)  # address space of that process
     compare_concurrency: int = Field(2, ge=1)  # comparison processes at once per server process
 
+    # --- OCR (pages without a usable text layer; see documents/ocr.py) ------------------------
+    ocr_mode: Literal["auto", "always", "never"] = "auto"  # auto: pages with no or garbled text only
+    ocr_lang: str = "rus"  # Tesseract languages, e.g. "rus" or "rus+eng"
+    ocr_dpi: float = Field(300.0, ge=72, le=600)  # raster resolution of a PDF page for OCR
+    ocr_max_pixels: int = Field(80_000_000, ge=1_000_000)  # larger pages are rasterised at a lower dpi
+    ocr_min_confidence: float = Field(30.0, ge=0, le=100)  # words Tesseract is less sure of are dropped
+    ocr_timeout: float = Field(600.0, gt=0)  # seconds per page before its OCR process is killed
+    ocr_memory_mb: int = Field(4096, ge=256)  # address-space limit of an OCR process
+    ocr_nice: int = Field(10, ge=0, le=19)  # lower CPU priority of OCR processes (the API answers first)
+    ocr_tessdata_dir: str | None = None  # folder with rus.traineddata (default: Debian's, TESSDATA_PREFIX)
+
+    # --- Background jobs (ingest + OCR of uploads; see docs/JOBS.md) --------------------------------
+    jobs_backend: Literal["auto", "local", "queue"] = "auto"  # auto: queue on PostgreSQL, local on SQLite
+    jobs_local_workers: int = Field(0, ge=0)  # OCR processes of the local runner (0: one per CPU core)
+    jobs_worker_concurrency: int = Field(1, ge=1)  # jobs one `aizoomdoc worker` runs at once
+    jobs_heartbeat_seconds: float = Field(10.0, gt=0)  # how often a worker says it is alive
+    jobs_stalled_seconds: float = Field(30.0, gt=0)  # silent this long: its jobs are given to others
+    jobs_max_attempts: int = Field(3, ge=1)  # tries of a failing job before the document is `error`
+    jobs_upload_wait_seconds: float = Field(600.0, gt=0)  # longest wait of POST /api/documents?wait=true
+
     # --- Server ------------------------------------------------------------------------------
     auth_mode: Literal["local", "server"] = "local"
     default_user_id: str = "local"
@@ -160,6 +180,12 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def local_workers(self) -> int:
+        import os
+
+        return self.jobs_local_workers or os.cpu_count() or 1
 
     @property
     def max_file_size_bytes(self) -> int:

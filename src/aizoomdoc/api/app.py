@@ -25,7 +25,8 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from aizoomdoc.api import (
-    auth, chats, compare, documents, events, examples, images, library, messages, pages, search, stats, status,
+    auth, chats, compare, document_search, documents, events, examples, images, library, messages, pages,
+    search, stats, status,
 )
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers
@@ -69,6 +70,9 @@ async def build_state(settings: Settings, **overrides: Any) -> AppState:
     )
     state.runner = AskRunner(state)
     state.streams = UserCounter(settings.api_max_streams_per_user, "api.limit.streams")
+    from aizoomdoc.pipeline.queue import build_jobs
+
+    state.jobs = build_jobs(settings, doc_service)
     if db.is_postgres and not getattr(db, "_pooler", False):
         from aizoomdoc.store.events import PgEventListener
 
@@ -78,6 +82,7 @@ async def build_state(settings: Settings, **overrides: Any) -> AppState:
         from aizoomdoc.store import migrate
 
         await migrate.ensure_schema(db)
+        await state.jobs.recover()  # documents a stopped server left unfinished
     else:
         await _check_schema(db)
     return state
@@ -101,6 +106,8 @@ async def close_state(state: AppState) -> None:
         await state.runner.shutdown(SHUTDOWN_GRACE_SECONDS)
     if state.listener is not None:
         await state.listener.aclose()
+    if state.jobs is not None:
+        await state.jobs.aclose()
     for obj in (state.provider, state.files, state.store):
         if obj is None:
             continue
@@ -163,8 +170,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
-    for module in (auth, chats, messages, events, images, search, examples, documents, pages, status, library, stats,
-                   compare):
+    for module in (auth, chats, messages, events, images, search, document_search, examples, documents, pages,
+                   status, library, stats, compare):
         app.include_router(module.router)
     app.include_router(images.files_router)
 

@@ -90,6 +90,7 @@ class AppState:
     runner: Any = None  # api.runner.AskRunner
     streams: Any = None  # api.limits.UserCounter: open event streams per user
     listener: Any = None  # store.events.PgEventListener (PostgreSQL) or None
+    jobs: Any = None  # pipeline.queue.QueueJobs | LocalJobs: where uploaded documents are processed
     _status: tuple[float, dict[str, Any]] | None = None
 
     # --- links ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Documents: upload (size limit enforced while streaming) + ingest with progress, list, show, delete.
+"""Documents: upload (size limit enforced while streaming) + background processing, list, show, delete.
 
 ``POST /api/documents`` takes ``multipart/form-data`` with one or more ``file`` fields (a PDF, an
 image, or an OCR bundle together with its PDF), or a raw body with ``?filename=``. The body is
@@ -7,13 +7,20 @@ streamed to a temporary folder under ``DATA_DIR/uploads``; the moment a file pas
 stored. So does an upload cut off early (a multipart body without its closing boundary, a raw
 body shorter than its ``Content-Length``): 422, nothing stored. The body must be sent as
 ``multipart/form-data`` or a real file type (``application/octet-stream``, ``application/pdf``…):
-``text/plain`` and form encoding — what any web page can send cross-site — are refused (415). Then each document is ingested (``pipeline/ingest.py``: parsed, source kept in file storage,
-blocks in the database, search index built). ``?chat_id=`` also attaches the documents to a chat.
+``text/plain`` and form encoding — what any web page can send cross-site — are refused (415).
+Then each file is checked (it opens, has pages), kept in file storage and recorded in status
+``queued``; a job reads it, OCRs the pages without a usable text layer and makes it ``ready``
+(``pipeline/jobs.py``; on PostgreSQL run by ``aizoomdoc worker``, on SQLite by this server's own
+processes). OCR bundles (JSON/HTML/Markdown, which carry their text) are read at once.
+``GET /api/documents/{id}`` shows ``status`` (queued | processing | ready | error) and ``progress``
+(pages done of pages to OCR). ``?wait=true`` answers when the documents are processed;
+``?chat_id=`` also attaches the documents to a chat.
 
-The answer is JSON (201 ``{"documents": [...]}``), or with ``Accept: application/x-ndjson`` a
-stream of lines — ``{"type": "progress", "file", "stage", "message"}`` … then
-``{"type": "document", "document": {...}}`` per file and ``{"type": "done"}`` (or
-``{"type": "error", "error": "..."}``) — which the web UI shows as ingest progress.
+The answer is JSON (201 ``{"documents": [...]}``, at once: status ``queued``), or with ``Accept:
+application/x-ndjson`` a stream of lines that follows the jobs — ``{"type": "progress", "file",
+"stage", "message", "status", "pages_done", "pages_total"}`` … then ``{"type": "document",
+"document": {...}}`` per file and ``{"type": "done"}`` (or ``{"type": "error", "error": "..."}``) —
+which the web UI shows as ingest progress.
 """
 
 from __future__ import annotations
@@ -62,11 +69,19 @@ def document_out(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row.get(k) for k in _PUBLIC_FIELDS}
     out["id"] = str(out["id"])
     out["can_render"] = bool(row.get("render_key"))
+    status = row.get("status") or "ready"
     meta = row.get("metadata") or {}
     # What could not be read: warnings of a document read in part, pages without a text layer.
     out["warnings"] = meta.get("warnings") or []
     out["pages_without_text"] = meta.get("text_layer") or {}
     out["notes"] = ingest_notes(meta)
+    out.update(status=status, status_text=t(f"jobs.status.{status}"), error=row.get("status_error"),
+               progress={"pages_done": int(row.get("pages_done") or 0), "pages_total": int(row.get("pages_total") or 0)},
+               ocr_pages=int(meta.get("ocr_pages_read") or 0), unreadable_pages=list(meta.get("unreadable_pages") or []))
+    if out["unreadable_pages"]:
+        from aizoomdoc.pipeline.notes import unreadable_reason
+
+        out["unreadable_reason"] = unreadable_reason(meta)
     return out
 
 
@@ -273,11 +288,49 @@ def ingest_order(paths: list[Path]) -> list[Path]:
     return others if others else paths
 
 
-@router.post("", status_code=201, summary="Загрузить документ(ы) и проиндексировать",
+async def wait_processed(ctx: Ctx, document_id: str, timeout: float,
+                         on_change: Any = None) -> dict[str, Any] | None:
+    """Poll a document until it is ``ready`` or ``error`` (or ``timeout`` seconds pass); its row.
+    ``on_change(row)`` is called whenever its status or progress changes."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen: tuple[Any, ...] | None = None
+    delay = 0.05
+    while True:
+        row = await ctx.state.documents.get_row(document_id, user_id=ctx.user_id)
+        if row is None or row.get("status") in (None, "ready", "error"):
+            return row
+        state = (row.get("status"), row.get("pages_done"), row.get("pages_total"))
+        if state != seen and on_change is not None:
+            on_change(row)
+        seen = state
+        if loop.time() >= deadline:
+            return row
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def _progress_line(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    status = row.get("status") or "queued"
+    done, total = int(row.get("pages_done") or 0), int(row.get("pages_total") or 0)
+    if status == "processing" and total:
+        stage, message = "ocr", t("jobs.stage.ocr", done=done, total=total)
+    elif status == "processing":
+        stage, message = "parse", t("api.ingest.stage.read")
+    else:
+        stage, message = "queued", t("jobs.stage.queued")
+    return {"type": "progress", "file": name, "stage": stage, "message": message, "status": status,
+            "pages_done": done, "pages_total": total}
+
+
+@router.post("", status_code=201, summary="Загрузить документ(ы): сразу ответ со статусом queued, обработка в фоне",
              responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
 async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                  filename: str | None = Query(None, max_length=255, description="имя файла для загрузки без multipart"),
-                 chat_id: str | None = Query(None, max_length=64, description="сразу прикрепить к чату")) -> Response:
+                 chat_id: str | None = Query(None, max_length=64, description="сразу прикрепить к чату"),
+                 ocr: str | None = Query(None, pattern="^(auto|always|never)$",
+                                         description="OCR страниц: auto (по умолчанию), always, never"),
+                 wait: bool = Query(False, description="ответить, когда документ обработан (ready/error)")) -> Response:
     settings = ctx.settings
     chat = await ctx.chat(chat_id) if chat_id else None
     folder = settings.data_dir / "uploads" / uuid.uuid4().hex
@@ -288,8 +341,10 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
         shutil.rmtree(folder, ignore_errors=True)
         raise
     queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    streaming = "application/x-ndjson" in request.headers.get("accept", "")
 
-    async def work() -> list[dict[str, Any]]:
+    async def register() -> list[tuple[str, dict[str, Any]]]:
+        """Each file checked, stored and queued (the heavy work is the job's)."""
         try:
             rows = []
             for path in ingest_order(paths):
@@ -297,28 +352,60 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                     queue.put_nowait({"type": "progress", "file": _name, "stage": stage,
                                       "message": t(STAGES.get(stage, "api.ingest.stage.read"))})
                 try:
-                    result = await ctx.state.documents.ingest(path, user_id=ctx.user_id, progress=progress)
+                    result = await ctx.state.documents.submit(path, user_id=ctx.user_id, progress=progress, ocr=ocr,
+                                                              transient=True)
                 except DocumentError as exc:
                     raise upload_error(exc, folder) from exc
+                if result.created and result.queued:
+                    try:
+                        await ctx.state.jobs.enqueue(result.document.id, ctx.user_id)
+                    except BaseException:
+                        # No job, no document: nothing would ever process it.
+                        await ctx.state.documents.delete(result.document.id, user_id=ctx.user_id)
+                        raise
                 row = await ctx.state.documents.get_row(result.document.id, user_id=ctx.user_id)
                 doc = document_out(row or {"id": result.document.id, "title": result.document.title})
                 doc["created"] = result.created
-                rows.append(doc)
-                queue.put_nowait({"type": "document", "document": doc})
+                rows.append((path.name, doc))
             if chat is not None:
                 fresh = await ctx.chat(chat["id"])
                 meta = dict(fresh.get("metadata") or {})
                 known = list(meta.get("document_ids") or [])
-                meta["document_ids"] = known + [d["id"] for d in rows if d["id"] not in known]
+                meta["document_ids"] = known + [d["id"] for _n, d in rows if d["id"] not in known]
                 await ctx.store.update_chat(chat["id"], metadata=meta)
             return rows
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    if "application/x-ndjson" not in request.headers.get("accept", ""):
-        docs = await work()
+    async def follow(rows: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Wait for each document to be processed (``wait`` / a progress stream)."""
+        out = []
+        for name, doc in rows:
+            if doc.get("status") in ("queued", "processing"):
+                row = await wait_processed(ctx, doc["id"], settings.jobs_upload_wait_seconds,
+                                           lambda r, _n=name: queue.put_nowait(_progress_line(_n, r)))
+                if row is not None:
+                    created = doc["created"]
+                    doc = document_out(row)
+                    doc["created"] = created
+            if doc.get("status") == "error":
+                queue.put_nowait({"type": "progress", "file": name, "stage": "error", "status": "error",
+                                  "message": doc.get("error") or t("jobs.status.error")})
+            elif doc.get("status") in ("ready", None):
+                queue.put_nowait({"type": "progress", "file": name, "stage": "index",
+                                  "message": t("api.ingest.stage.index")})
+            queue.put_nowait({"type": "document", "document": doc})
+            out.append(doc)
+        return out
+
+    if not streaming:
+        rows = await register()
+        docs = await follow(rows) if wait else [d for _n, d in rows]
         return Response(json.dumps({"documents": docs}, ensure_ascii=False), status_code=201,
                         media_type="application/json")
+
+    async def work() -> list[dict[str, Any]]:
+        return await follow(await register())
 
     task = asyncio.create_task(work())
 
@@ -357,11 +444,12 @@ async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/{document_id}", summary="Документ: страницы, блоков, штамп")
+@router.get("/{document_id}", summary="Документ: статус обработки и её ход, страницы (OCR), штамп")
 async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
     out = document_out(row)
-    out["pages"] = [{**{k: p.get(k) for k in ("page_index", "width", "height", "unit", "is_scanned", "sheet")},
+    out["pages"] = [{**{k: p.get(k) for k in ("page_index", "width", "height", "unit", "is_scanned", "sheet",
+                                              "ocr", "ocr_confidence", "ocr_error")},
                      "text_layer": p.get("text_layer") or "ok"} for p in row.get("pages") or []]
     return out
 

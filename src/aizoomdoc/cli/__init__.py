@@ -18,6 +18,7 @@ from aizoomdoc.cli import serve as _serve  # noqa: F401,E402 - registers `aizoom
 from aizoomdoc.cli import library as _library  # noqa: F401,E402 - registers `aizoomdoc library`
 from aizoomdoc.cli import stats as _stats, backup as _backup  # noqa: F401,E402 - `aizoomdoc stats`, `aizoomdoc backup`
 from aizoomdoc.cli import compare as _compare  # noqa: F401,E402 - registers `aizoomdoc compare`
+from aizoomdoc.cli import worker as _worker  # noqa: F401,E402 - registers `aizoomdoc worker`
 from aizoomdoc.errors import AizoomdocError
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from aizoomdoc.documents.read_warnings import ingest_notes, page_ranges, summari
 from aizoomdoc.errors import AizoomdocError, describe_os_error
 from aizoomdoc.texts import t
 
-_STAGES = {"read": "чтение", "parse": "разбор", "store": "сохранение", "index": "индекс"}
+_STAGES = {"read": "чтение", "parse": "разбор", "ocr": "распознавание (OCR)", "store": "сохранение", "index": "индекс"}
 
 
 @app.command("ingest")
@@ -24,6 +24,8 @@ def ingest_command(
     paths: list[Path] = typer.Argument(..., help="PDF, PNG/JPG или разметка OCR (JSON, HTML, Markdown)"),
     user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
     as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
+    ocr: str = typer.Option("", "--ocr", help="OCR страниц: auto — только без текстового слоя или с испорченным "
+                                              "(по умолчанию, OCR_MODE), always — всех, never — без OCR"),
 ) -> None:
     """Загрузить документы: страницы и блоки в базу, исходный файл в хранилище, поисковый индекс."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -43,7 +45,7 @@ def ingest_command(
                         bar.update(task, description=f"{t('ingest.reading', name=name)}: {_STAGES.get(s, s)}")
 
                     try:
-                        result = await service.ingest(path, user_id=user, progress=stage)
+                        result = await service.ingest(path, user_id=user, progress=stage, ocr=ocr or None)
                     except AizoomdocError as exc:
                         failed += 1
                         results.append({"path": str(path), "error": str(exc)})
@@ -53,12 +55,20 @@ def ingest_command(
                     else:
                         doc = result.document
                         notes = ingest_notes(doc.metadata)
+                        unreadable = list(doc.metadata.get("unreadable_pages") or [])
                         results.append({"path": str(path), "document_id": doc.id, "created": result.created,
                                         "pages": doc.page_count, "blocks": len(doc.blocks),
                                         "format": doc.source_format, "title": doc.title,
                                         "warnings": doc.metadata.get("warnings") or [],
                                         "text_layer": {p.page_number: p.text_layer for p in doc.pages},
-                                        "notes": notes})
+                                        "ocr_pages": doc.metadata.get("ocr_pages_read", 0),
+                                        "unreadable_pages": unreadable, "notes": notes})
+                        if unreadable and not as_json:
+                            from aizoomdoc.pipeline.notes import unreadable_reason
+
+                            bar.console.print(t("ingest.unreadable", name=name, pages=", ".join(map(str, unreadable)),
+                                                reason=unreadable_reason(doc.metadata)),
+                                              highlight=False, soft_wrap=True)
                         if not as_json:
                             if result.created:
                                 msg = t("ingest.done", name=name, pages=doc.page_count, blocks=len(doc.blocks),
@@ -148,7 +158,8 @@ def documents_command(
 
     rows = run_async(run)
     if as_json:
-        keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "sha256", "created_at")
+        keys = ("id", "title", "filename", "source_format", "page_count", "block_count", "status", "sha256",
+                "created_at")
         typer.echo(json.dumps([{**{k: r.get(k) for k in keys}, **_health(r)} for r in rows],
                               ensure_ascii=False, indent=2))
         return
@@ -158,14 +169,15 @@ def documents_command(
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into --doc
     table.add_column("Название", overflow="fold", ratio=2)
-    for col in ("Формат", "Стр.", "Блоков"):
+    for col in ("Формат", "Стр.", "Блоков", "Статус"):
         table.add_column(col, no_wrap=True)
     table.add_column("Файл", overflow="fold", ratio=1)
     table.add_column("Внимание", overflow="fold", ratio=1)
     for r in rows:
         health = _health(r)
         table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),
-                      str(r["block_count"]), str(r["filename"]), "; ".join(filter(None, (
+                      str(r["block_count"]), t(f"jobs.status.{r.get('status') or 'ready'}"), str(r["filename"]),
+                      "; ".join(filter(None, (
                           health["warnings"], t("documents.text_layer.summary", pages=health["pages_without_text"])
                           if health["pages_without_text"] else ""))))
     console.print(table)

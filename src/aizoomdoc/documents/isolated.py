@@ -26,10 +26,28 @@ from aizoomdoc.texts import t
 log = logging.getLogger(__name__)
 
 
-def parse_job(source: Source, max_image_pixels: int) -> Document:
+def parse_job(source: Source, max_image_pixels: int, companions: bool = True) -> Document:
     """Inside the worker: read the file with this server's pixel budget."""
     image.PIXEL_BUDGET = max_image_pixels
-    return read_source(source)
+    return read_source(source, companions=companions)
+
+
+def check_job(source: Source, fmt: str, max_image_pixels: int) -> tuple[str, int]:
+    """Inside the worker: a PDF or image opens and has pages (cheap, before it is queued): its
+    title and page count."""
+    image.PIXEL_BUDGET = max_image_pixels
+    if fmt == "image":
+        return image.ImageReader().read(source).title, 1
+    from aizoomdoc.documents.base import new_document
+    from aizoomdoc.documents.pdf import _open
+
+    pdf = _open(source)
+    try:
+        title = (pdf.metadata or {}).get("title") or None
+        count = pdf.page_count
+    finally:
+        pdf.close()
+    return new_document(source, fmt, title=title).title, count
 
 
 def _on_limit(settings: Any, source: Source) -> Callable[[Reason], AizoomdocError]:
@@ -42,12 +60,20 @@ def _on_limit(settings: Any, source: Source) -> Callable[[Reason], AizoomdocErro
     return build
 
 
-async def read_source_isolated(settings: Any, source: Source) -> Document:
+async def read_source_isolated(settings: Any, source: Source, *, companions: bool = True) -> Document:
     """:func:`read_source` of an untrusted file in a worker process (see the module docstring)."""
+    return await _run(settings, source, parse_job, source, settings.max_image_pixels, companions)
+
+
+async def check_source_isolated(settings: Any, source: Source, fmt: str) -> tuple[str, int]:
+    """:func:`check_job` of an untrusted PDF or image in a worker process: (title, page count)."""
+    return await _run(settings, source, check_job, source, fmt, settings.max_image_pixels)
+
+
+async def _run(settings: Any, source: Source, fn: Callable[..., Any], *args: Any) -> Any:
     limits = Limits(seconds=settings.parse_timeout, memory_mb=settings.worker_memory_mb)
     try:
-        return await worker_pool(settings).run(parse_job, source, settings.max_image_pixels,
-                                               limits=limits, on_limit=_on_limit(settings, source))
+        return await worker_pool(settings).run(fn, *args, limits=limits, on_limit=_on_limit(settings, source))
     except AizoomdocError:
         raise
     except Exception as exc:  # a reader bug on odd input: the uploader gets a clear 422, the log the detail
@@ -56,4 +82,4 @@ async def read_source_isolated(settings: Any, source: Source) -> Document:
                             detail=f"{type(exc).__name__}") from exc
 
 
-__all__ = ["parse_job", "read_source_isolated"]
+__all__ = ["check_job", "check_source_isolated", "parse_job", "read_source_isolated"]

@@ -120,9 +120,15 @@ def ingest_notes(metadata: dict[str, Any] | None) -> list[str]:
 def unreadable_note(doc: Any) -> str:
     """«В документе «…» не прочитаны стр. 3, 5 (…)» for a Document with pages without a usable text
     layer — what an answer built from search must say it could not see ("" when none)."""
-    pages = [p.page_number for p in getattr(doc, "pages", []) if getattr(p, "text_layer", "ok") in ("none", "garbage")]
+    # Pages OCR read (their blocks say so) are read; pages OCR could not read are told with
+    # their reason by the OCR notes (pipeline/notes.py, ``metadata["unreadable_pages"]``).
+    told = set((getattr(doc, "metadata", None) or {}).get("unreadable_pages") or [])
+    flagged = [p for p in getattr(doc, "pages", []) if getattr(p, "text_layer", "ok") in ("none", "garbage")
+               and p.page_number not in told
+               and not any((b.extra or {}).get("source") == "ocr" for b in p.blocks)]
+    pages = [p.page_number for p in flagged]
     if not pages:
         return ""
-    kinds = {p.text_layer for p in doc.pages if p.text_layer in ("none", "garbage")}
+    kinds = {p.text_layer for p in flagged}
     what = t("documents.text_layer.garbage") if kinds == {"garbage"} else t("documents.text_layer.none")
     return t("documents.unreadable_pages", title=doc.title, pages=page_ranges(pages), what=what)

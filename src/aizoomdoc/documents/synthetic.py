@@ -485,6 +485,24 @@ def scanned_pdf_bytes(text: str = "") -> bytes:
     return data
 
 
+def rasterised_pdf(data: bytes, dpi: float = 200.0, pages: list[int] | None = None) -> bytes:
+    """An image-only copy of a PDF (what a scanner makes of a printed set): each page (all, or
+    the 0-based ``pages``) rendered in grayscale at ``dpi`` and placed as a picture on a page of the
+    same size, with no text layer at all."""
+    src = pymupdf.open(stream=data, filetype="pdf")
+    out = pymupdf.open()
+    try:
+        for index in pages if pages is not None else range(src.page_count):
+            page = src[index]
+            pix = page.get_pixmap(dpi=int(dpi), colorspace=pymupdf.csGRAY, alpha=False)
+            target = out.new_page(width=page.rect.width, height=page.rect.height)
+            target.insert_image(target.rect, stream=pix.tobytes("png"))
+        return out.tobytes(garbage=3, deflate=True)
+    finally:
+        src.close()
+        out.close()
+
+
 # ---------------------------------------------------------------------------------------------
 # OCR bundle fixtures (formats A–D) describing a synthetic set
 # ---------------------------------------------------------------------------------------------

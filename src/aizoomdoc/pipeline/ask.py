@@ -52,6 +52,7 @@ from aizoomdoc.llm.history import build_history
 from aizoomdoc.llm.offline import offline_answer, split_by_codes, strong_hits
 from aizoomdoc.llm.prompts import load_prompt
 from aizoomdoc.llm.tools import REQUEST_IMAGES, SEARCH, ZOOM
+from aizoomdoc.pipeline.notes import document_notes
 from aizoomdoc.pipeline.events import (
     AnswerEvent,
     AskEvent,
@@ -463,7 +464,8 @@ class AskService:
         # ---- 12. the model (or the offline answerer) ---------------------------------------------------
         turn.stage = "llm"
         notes = [t("ask.text_only", title=d.title) for d in turn.documents if not d.can_render]
-        notes += [note for d in turn.documents if (note := unreadable_note(d))]
+        notes += document_notes(turn.documents)  # still processing; pages OCR could not read, and why
+        notes += [note for d in turn.documents if (note := unreadable_note(d))]  # pages without text, no OCR
         notes += [revision.summary] if revision and self.provider is not None else []
         contexts = [self._hit_context(f, hit_labels.get((f.document.id, f.block.id))) for f in shown]
         similar_contexts = [self._hit_context(f, None) for f in similar]

@@ -36,9 +36,9 @@ from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.title import display_title
 from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source
-from aizoomdoc.documents.isolated import read_source_isolated
+from aizoomdoc.documents.isolated import check_source_isolated, read_source_isolated
 from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
-from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, NotFoundError, StorageError
+from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, InvalidInputError, NotFoundError, StorageError
 from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
 from aizoomdoc.search.index import indexed_block
 from aizoomdoc.store.database import Database
@@ -48,7 +48,9 @@ from aizoomdoc.store.files import FileStorage
 from aizoomdoc.pipeline.index_share import SharedIndexes
 from aizoomdoc.pipeline.usage import UsageRecorder
 from aizoomdoc.store.cache import shared_cache
+from aizoomdoc.store.clock import parse_utc, utcnow
 from aizoomdoc.store.files.paths import key_under, unique_filename
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class IngestResult:
     #: False when the user already had this file (same sha256): nothing was written.
     created: bool
     storage_keys: list[str] = field(default_factory=list)
+    #: True when the document waits for a job (status ``queued``) to be read and OCR'd.
+    queued: bool = False
 
     @property
     def document_id(self) -> str:
@@ -105,6 +109,8 @@ def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]]
         source_format=row["source_format"], sha256=row["sha256"], render_path=render_path,
         sheet=SheetInfo.from_dict(row.get("sheet")), metadata=dict(row.get("metadata") or {}),
     )
+    if row.get("status") not in (None, "ready"):
+        doc.metadata["status"] = row["status"]
     pages: dict[int, Page] = {}
     for p in row.get("pages") or []:
         pages[int(p["page_index"])] = Page(
@@ -161,6 +167,7 @@ class DocumentService:
         self.index_cache = index_cache or IndexCache(self.settings.data_dir / "search")
         self.usage = UsageRecorder(self.settings, self.db)
         self.shared_indexes = SharedIndexes(shared_cache(self.settings), self.index_cache)
+        self._ocr: Any = None
 
     @property
     def storage(self) -> FileStorage:
@@ -168,10 +175,16 @@ class DocumentService:
             self._storage = build_files(self.settings)
         return self._storage
 
-    def _store(self, user_id: str | None) -> DocumentStore:
+    def store_for(self, user_id: str | None) -> DocumentStore:
+        """The document store acting as this user (RLS on PostgreSQL)."""
         return self.store.for_user(user_id or self.settings.default_user_id)
 
+    _store = store_for
+
     async def aclose(self) -> None:
+        if self._ocr is not None:
+            await asyncio.to_thread(self._ocr.close)
+            self._ocr = None
         if self._own_storage and self._storage is not None:
             await self._storage.aclose()
             self._storage = None
@@ -185,9 +198,64 @@ class DocumentService:
         await self.aclose()
 
     # --- ingest -------------------------------------------------------------------------------
-    async def ingest(self, path: str | Path, *, user_id: str | None = None,
-                     progress: Progress | None = None) -> IngestResult:
-        """Store one file (see the module docstring); raises DocumentError for bad input."""
+    @property
+    def ocr(self) -> Any:
+        """The OCR processes of inline runs (``ingest``), started on first use."""
+        if self._ocr is None:
+            from aizoomdoc.pipeline.jobs import ocr_pool
+
+            self._ocr = ocr_pool(self.settings, self.settings.local_workers)
+        return self._ocr
+
+    async def ingest(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,
+                     ocr: str | None = None) -> IngestResult:
+        """Store one file and process it here and now (OCR included); raises DocumentError for bad
+        input, and leaves nothing stored then."""
+        result = await self.submit(path, user_id=user_id, progress=progress, ocr=ocr)
+        if not result.queued:
+            return result
+        from aizoomdoc.pipeline.jobs import DocumentJobs, Step
+
+        user = user_id or self.settings.default_user_id
+        doc_id = result.document.id
+        store = self._store(user)
+        say = progress or (lambda _stage: None)
+        say("parse")
+
+        def steps(pending: list[Step]) -> None:
+            if any(s.task == "ocr_page" for s in pending):
+                say("ocr")
+
+        try:
+            await DocumentJobs(self, self.ocr).run_all(Step("ingest", {"document_id": doc_id, "user_id": user}),
+                                                       steps)
+        except BaseException:
+            await self.delete(doc_id, user_id=user)
+            raise
+        row = await store.get(doc_id)
+        if row is None or row.get("status") != "ready":
+            error = (row or {}).get("status_error") or ""
+            await self.delete(doc_id, user_id=user)
+            raise DocumentError("jobs.error", message=error or t("jobs.status.error"))
+        say("index")
+        doc = await self.get_document(doc_id, user_id=user, local_render=False)
+        assert doc is not None
+        doc.render_path = str(Path(path).expanduser())
+        return IngestResult(doc, created=True, storage_keys=result.storage_keys)
+
+    async def submit(self, path: str | Path, *, user_id: str | None = None, progress: Progress | None = None,
+                     ocr: str | None = None, transient: bool = False) -> IngestResult:
+        """Register one file: a PDF or an image is checked (it opens, has pages), kept in file
+        storage and recorded in status ``queued`` for a job to process (``queued=True``); an OCR
+        bundle, which needs no OCR, is read and stored at once. Bad input raises DocumentError and
+        leaves nothing stored. ``transient``: the file at ``path`` goes away (an upload), so jobs
+        read the stored copy only."""
+        from aizoomdoc.documents.detect import detect_reader
+        from aizoomdoc.pipeline.jobs import OCR_MODES, QUEUED_FORMATS
+
+        mode = ocr or self.settings.ocr_mode
+        if mode not in OCR_MODES:
+            raise InvalidInputError("ocr.bad_mode", mode=mode)
         user = user_id or self.settings.default_user_id
         store = self._store(user)
         say = progress or (lambda _stage: None)
@@ -196,9 +264,49 @@ class DocumentService:
         source: Source = await asyncio.to_thread(load_source, path, self.settings.max_file_size_bytes)
         sha = await asyncio.to_thread(lambda: source.sha256)
         existing = await store.get_by_sha256(sha)
+        if existing is not None and existing.get("status") == "error":
+            # It failed before (e.g. a worker gave up): the same file again is a new try.
+            await self.delete(str(existing["id"]), user_id=user)
+            existing = None
         if existing is not None:
             log.info("%s is already ingested as %s", source.path, existing["id"])
             return IngestResult(document_from_rows(existing), created=False)
+        reader = await asyncio.to_thread(detect_reader, source)
+        if reader.format not in QUEUED_FORMATS:
+            return await self._ingest_now(source, sha, user, say, t_start)
+        say("parse")
+        doc_id = document_id_for(sha, user)
+        upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
+        try:
+            title, page_count = await check_source_isolated(self.settings, source, reader.format)
+        except BaseException:
+            done = await asyncio.gather(upload, return_exceptions=True)
+            if isinstance(done[0], str):
+                await self._delete_keys([done[0]])
+            raise
+        key = await upload
+        doc = Document(id=doc_id, title=title, source_path=str(source.path), source_format=reader.format, sha256=sha)
+        row = {"id": doc_id, "sha256": sha, "title": title, "filename": source.path.name,
+               "source_path": str(source.path), "source_format": reader.format, "page_count": page_count,
+               "pages": [], "file_size": len(source.data), "storage_key": key, "render_key": key, "status": "queued",
+               "metadata": {"ocr_mode": mode, **({} if transient else {"render_stat": _stat(source.path)})}}
+        try:
+            created = await store.add(row, [])
+        except BaseException as exc:
+            await self._delete_keys([key])
+            if isinstance(exc, AizoomdocError):
+                raise
+            raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
+        if not created:
+            await self._delete_keys([key])
+            winner = await store.get_by_sha256(sha)
+            return IngestResult(document_from_rows(winner) if winner else doc, created=False)
+        log.info("queued %s as %s (%d pages)", source.path, doc_id, page_count)
+        return IngestResult(doc, created=True, storage_keys=[key], queued=True)
+
+    async def _ingest_now(self, source: Source, sha: str, user: str, say: Progress, t_start: float) -> IngestResult:
+        """Parse and store a document in one go (OCR bundles: their text is there already)."""
+        store = self._store(user)
         say("parse")
         doc_id = document_id_for(sha, user)
         # The source file goes to storage while the file is parsed (I/O next to CPU); if parsing
@@ -233,16 +341,29 @@ class DocumentService:
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         say("index")
+        await self.document_ready(doc, await store.get(doc.id) or row, user_id=user,
+                                  seconds=time.perf_counter() - t_start)
+        log.info("ingested %s as %s: %d pages, %d blocks", source.path, doc.id, len(doc.pages), len(doc.blocks))
+        return IngestResult(doc, created=True, storage_keys=list(dict.fromkeys(keys.values())))
+
+    async def document_ready(self, doc: Document, row: dict[str, Any], *, user_id: str,
+                             seconds: float | None = None) -> None:
+        """A document became ready: its search index saved, its ingest counted in the usage
+        analytics (``seconds``: how long it took; by default since it was uploaded)."""
+        await self.index_document(doc, row)
+        if seconds is None:
+            created = row.get("created_at")
+            seconds = (utcnow() - parse_utc(created)).total_seconds() if created else 0.0
+        await self.usage.document(user_id=user_id, doc=doc, file_size=row.get("file_size"), seconds=seconds)
+
+    async def index_document(self, doc: Document, row: dict[str, Any]) -> None:
+        """Save the search index of one ready document (a cache: search rebuilds it when missing)."""
         try:
-            key = index_key([(doc.id, doc.sha256)])
+            key = index_key([(doc.id, _index_version(row))])
             await asyncio.to_thread(lambda: self.index_cache.put(key, SearchIndex.build([doc])))
             await self.shared_indexes.put(key)
         except Exception:  # noqa: BLE001 - the index is a cache; search rebuilds it from the DB
             log.warning("could not save the search index of %s", doc.id, exc_info=True)
-        log.info("ingested %s as %s: %d pages, %d blocks", source.path, doc.id, len(doc.pages), len(doc.blocks))
-        await self.usage.document(user_id=user, doc=doc, file_size=len(source.data),
-                                  seconds=time.perf_counter() - t_start)
-        return IngestResult(doc, created=True, storage_keys=list(dict.fromkeys(keys.values())))
 
     async def _upload_source(self, doc_id: str, source: Source, sha: str) -> str:
         """The source file into storage; its key."""
@@ -394,7 +515,7 @@ class DocumentService:
             missing = set(document_ids) - {str(r["id"]) for r in rows}
             if missing:
                 raise NotFoundError("search.document_not_found", ref=sorted(missing)[0])
-        key = index_key((str(r["id"]), r["sha256"]) for r in rows)
+        key = index_key((str(r["id"]), _index_version(r)) for r in rows)
         cached = await asyncio.to_thread(self.index_cache.get, key)
         if cached is not None:
             return cached
@@ -452,7 +573,8 @@ class ServiceDocumentSource:
                 doc = await self.service.get_document(doc_id, user_id=user_id)
                 if doc is None:
                     raise NotFoundError("search.document_not_found", ref=ref)
-                self._docs[doc_id] = doc
+                if "status" not in doc.metadata:  # ready: its blocks will not change
+                    self._docs[doc_id] = doc
             self._owner[doc_id] = user_id
             out.append(doc)
         return out
@@ -480,6 +602,13 @@ def is_document_id(ref: object) -> bool:
     except ValueError:
         return False
     return isinstance(ref, str)
+
+
+def _index_version(row: dict[str, Any]) -> str:
+    """What the cached index of a document depends on: its content, and its blocks (a queued
+    document has none yet; they arrive with ``ready``)."""
+    return f"{row['sha256']}:{row.get('status') or 'ready'}:{row.get('block_count') or 0}"
+
 
 
 def _stat(path: Path) -> list[int] | None:

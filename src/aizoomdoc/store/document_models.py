@@ -8,6 +8,12 @@ parent row) and deleted with it. Layout of the JSON fields:
 - ``documents.pages``: ``[{page_index, width, height, unit, is_scanned, sheet}]``
 - ``documents.sheet`` / ``document_blocks.sheet``: title-block fields (шифр, stage, sheet name…)
 - ``document_blocks.coords_norm`` / ``coords_px``: ``[x1, y1, x2, y2]``
+
+Processing (migration 005): ``status`` is ``queued`` (uploaded, waiting for a worker), ``processing``,
+``ready`` or ``error`` (``status_error`` says why, in Russian); ``pages_done``/``pages_total`` count
+the pages of the current stage (OCR). Blocks appear only with ``ready``, all in one transaction.
+``ocr_pages`` caches the OCR of a page by the file's sha256 (shared by every user who has the same
+bytes; RLS on, no policy: only the workers' own role reads it).
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ class DocumentRow(Base):
     pages: Mapped[Any] = mapped_column(JSONType, nullable=True)
     sheet: Mapped[Any] = mapped_column(JSONType, nullable=True)
     meta: Mapped[Any] = mapped_column("metadata", JSONType, nullable=True)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="ready")
+    status_error: Mapped[str | None] = mapped_column(Text)
+    pages_done: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    pages_total: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=NOW)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=NOW)
 
@@ -77,6 +87,18 @@ class DocumentBlockRow(Base):
         UniqueConstraint("document_id", "block_id"),
         Index(None, "document_id", "page_index"),
     )
+
+
+class OcrPageRow(Base):
+    """The OCR of one page of a file (by content), for one set of OCR options."""
+
+    __tablename__ = "ocr_pages"
+
+    sha256: Mapped[str] = mapped_column(Text, primary_key=True)
+    page_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    options: Mapped[str] = mapped_column(Text, primary_key=True)
+    result: Mapped[Any] = mapped_column(JSONType, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=NOW)
 
 
 #: Tables users own (RLS on PostgreSQL): documents by user_id, blocks through their document.

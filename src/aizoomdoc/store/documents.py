@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, delete, desc, func, select
+from sqlalchemy import Table, delete, desc, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -160,42 +160,91 @@ class DocumentStore:
         doc.update(user_id=self.user_id, created_at=doc.get("created_at") or now, updated_at=now,
                    block_count=len(block_rows))
         doc_id = str(doc["id"])
-        # Blocks go in with the driver's executemany on ready values (JSON serialised once): the
-        # per-row parameter processing of SQLAlchemy costs more than the inserts themselves.
+        insert_doc = self._insert(documents).values(**doc).on_conflict_do_nothing()
+
+        def fn(conn: Connection) -> bool:
+            rows = self._block_values(doc_id, block_rows)  # in the worker thread (SQLite), not on the event loop
+            if conn.execute(insert_doc).rowcount == 0:
+                return False
+            self._insert_blocks(conn, rows)
+            return True
+
+        return await self._run(fn)
+
+    def _block_values(self, doc_id: str, br: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """The driver's row tuples of ``document_blocks`` (JSON serialised once).
+
+        Blocks go in with the driver's executemany on ready values: the per-row parameter
+        processing of SQLAlchemy costs more than the inserts themselves. Column by column (C loops
+        where possible), zipped into the rows.
+        """
+        block_ids = [str(b["block_id"]) for b in br]
+        page_index = [b["page_index"] for b in br]
+        return list(zip(
+            block_row_ids(doc_id, block_ids), itertools.repeat(doc_id, len(br)), block_ids,
+            [b.get("position", i) for i, b in enumerate(br)], page_index,
+            [b.get("page_number") or p + 1 for b, p in zip(br, page_index)],
+            [b["block_type"] for b in br], [b.get("text") or "" for b in br],
+            _boxes_json([b.get("coords_norm") for b in br]), _boxes_json([b.get("coords_px") for b in br]),
+            [bool(b.get("has_coords", True)) for b in br], _json_column([b.get("links") for b in br]),
+            [b.get("crop_ref") for b in br], _json_column([b.get("sheet") for b in br]),
+            _json_column([b.get("extra") for b in br]),
+        ))
+
+    def _insert_blocks(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         cols = _BLOCK_INSERT_COLUMNS
-
-        def block_values() -> list[tuple[Any, ...]]:
-            # Column by column (C loops where possible), zipped into the driver's row tuples.
-            br = block_rows
-            block_ids = [str(b["block_id"]) for b in br]
-            page_index = [b["page_index"] for b in br]
-            return list(zip(
-                block_row_ids(doc_id, block_ids), itertools.repeat(doc_id, len(br)), block_ids,
-                [b.get("position", i) for i, b in enumerate(br)], page_index,
-                [b.get("page_number") or p + 1 for b, p in zip(br, page_index)],
-                [b["block_type"] for b in br], [b.get("text") or "" for b in br],
-                _boxes_json([b.get("coords_norm") for b in br]), _boxes_json([b.get("coords_px") for b in br]),
-                [bool(b.get("has_coords", True)) for b in br], _json_column([b.get("links") for b in br]),
-                [b.get("crop_ref") for b in br], _json_column([b.get("sheet") for b in br]),
-                _json_column([b.get("extra") for b in br]),
-            ))
-
         if self.db.is_postgres:
             marks = ", ".join(f"${i}" for i in range(1, len(cols) + 1))
         else:
             marks = ", ".join("?" for _ in cols)
-        insert_blocks_sql = f"INSERT INTO document_blocks ({', '.join(cols)}) VALUES ({marks})"
-        insert_doc = self._insert(documents).values(**doc).on_conflict_do_nothing()
+        sql = f"INSERT INTO document_blocks ({', '.join(cols)}) VALUES ({marks})"
+        for start in range(0, len(rows), 5000):
+            conn.exec_driver_sql(sql, rows[start:start + 5000])
+
+    async def set_status(self, document_id: str, status: str, *, only_from: Iterable[str] | None = None,
+                         **values: Any) -> bool:
+        """Set a document's status (and other columns, e.g. ``pages_total``, ``status_error``,
+        ``metadata``); with ``only_from``, only when its status is one of those. True when changed."""
+        stmt = (update(documents).where(documents.c.id == document_id, documents.c.user_id == self.user_id)
+                .values(status=status, updated_at=datetime.now(UTC), **values))
+        if only_from is not None:
+            stmt = stmt.where(documents.c.status.in_(list(only_from)))
+        return await self._run(lambda conn: conn.execute(stmt).rowcount > 0)
+
+    async def advance(self, document_id: str, pages_done: int) -> None:
+        """Progress: ``pages_done`` only ever grows (workers finish pages in any order)."""
+        stmt = (update(documents)
+                .where(documents.c.id == document_id, documents.c.user_id == self.user_id,
+                       documents.c.pages_done < pages_done)
+                .values(pages_done=pages_done, updated_at=datetime.now(UTC)))
+        await self._run(lambda conn: conn.execute(stmt))
+
+    async def replace_blocks(self, document_id: str, values: dict[str, Any],
+                             block_rows: Sequence[dict[str, Any]]) -> bool:
+        """In one transaction: the document's columns (``values``; status ``ready``), and all its
+        blocks replaced by ``block_rows``. Run twice (a retried job), the result is the same:
+        the row is locked first, so two finishers take turns. False when the document is gone."""
+        changes = {k: v for k, v in values.items() if k in DOCUMENT_FIELDS}
+        changes.update(status="ready", status_error=None, block_count=len(block_rows), updated_at=datetime.now(UTC))
+        lock = (update(documents).where(documents.c.id == document_id, documents.c.user_id == self.user_id)
+                .values(**changes))
+        clear = delete(blocks).where(blocks.c.document_id == document_id)
 
         def fn(conn: Connection) -> bool:
-            rows = block_values()  # in the worker thread (SQLite), not on the event loop
-            if conn.execute(insert_doc).rowcount == 0:
+            rows = self._block_values(document_id, block_rows)
+            if conn.execute(lock).rowcount == 0:
                 return False
-            for start in range(0, len(rows), 5000):
-                conn.exec_driver_sql(insert_blocks_sql, rows[start:start + 5000])
+            conn.execute(clear)
+            self._insert_blocks(conn, rows)
             return True
 
         return await self._run(fn)
+
+    async def unfinished(self) -> list[dict[str, Any]]:
+        """Documents of every user still ``queued`` or ``processing`` (the single-user SQLite
+        server picks them up again after a restart)."""
+        stmt = select(documents.c.id, documents.c.user_id).where(documents.c.status.in_(["queued", "processing"]))
+        return await self._run(lambda conn: [dict(r._mapping) for r in conn.execute(stmt)])
 
     async def delete(self, document_id: str) -> bool:
         """Delete a document and (by cascade) its blocks; False when it is not there."""

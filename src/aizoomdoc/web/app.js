@@ -5,6 +5,7 @@
 import { api, ApiError, uploadDocument } from "./api.js";
 import { renderDocHealth } from "./doc_health.js";
 import { initCompare, updateCompareButton } from "./compare.js";
+import { watchDocuments } from "./docstatus.js";
 import { t } from "./i18n.js";
 import { initLibrary } from "./library.js";
 import { escapeHtml, renderMarkdown } from "./markdown.js";
@@ -224,6 +225,7 @@ function renderDocBar() {
   $("#send").disabled = !ids.length;
   $("#send").title = ids.length ? "" : t("composer.need_documents");
   renderDocHealth($("#doc-health"), state.documents, ids);
+  watchDocuments(state.documents, ids, () => loadDocuments());
 }
 
 async function setDocuments(ids) {
@@ -595,6 +597,7 @@ async function onFiles(e) {
       for (const d of docs) {
         label.textContent = t("upload.done", { title: d.title || d.filename, pages: d.page_count, blocks: d.block_count })
           + (d.notes && d.notes.length ? ` ${d.notes.join(" ")}` : "");
+        if (d.status === "error") throw new Error(d.error || d.status_text);
       }
       line.classList.add("done");
       setTimeout(() => line.remove(), 8000);

@@ -53,6 +53,8 @@ export const STRINGS = {
   "upload.uploading": "Загрузка «{name}»: {percent}%",
   "upload.processing": "«{name}»: {stage}",
   "upload.done": "Документ «{title}» готов: страниц {pages}, блоков {blocks}.",
+  "docstatus.ocr": "OCR: {done} из {total} стр.",
+  "docstatus.unreadable": "не прочитаны стр. {pages}",
   "upload.too_large": "Файл «{name}» больше {limit} МБ — такой файл не принимается.",
   "upload.failed": "Не удалось загрузить «{name}»: {error}",
 

@@ -1,0 +1,272 @@
+"""OCR of one page: Tesseract (through tesserocr) into blocks with boxes, like the PDF reader's.
+
+    engine = OcrEngine(OcrOptions(lang="rus", dpi=300))   # one per process: the model loads once
+    result = engine.recognise_page("set.pdf", page_index=2, source_format="pdf")
+    result.blocks                                          # Block(..., extra={"source": "ocr", ...})
+
+Why tesserocr: it calls the Tesseract C++ API in-process, so the language model is loaded once per
+process instead of once per page, and the page goes in as pixels in memory (no PNG written, no
+process started, no TSV parsed). Measured on KS_AR6 (bench/bench_ocr.py) it runs at or above the
+speed of the bare ``tesseract`` command on the same pages, where pytesseract (a subprocess per
+page, the image written as PNG) measured 0.89x on an A4 page. Being in-process, a runaway page is
+bounded by running the engine in a child process with a timeout and a memory limit
+(:mod:`aizoomdoc.pipeline.ocr_process`). The wheel ships its own Tesseract library; the language
+data comes from Debian's ``tesseract-ocr-rus`` (or ``TESSDATA_PREFIX``/``OCR_TESSDATA_DIR``).
+
+Blocks: words (with their confidence) become lines split at wide gaps, lines are clustered into
+blocks and table rows are marked exactly as for a PDF text layer (:mod:`aizoomdoc.documents.pdf`),
+on the page's own coordinates (points for a PDF, pixels for an image). Every block carries
+``extra = {"source": "ocr", "ocr_confidence": 0..1}``; the title block (штамп) is parsed from the
+OCR lines too.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aizoomdoc.documents.model import BUNDLE_DPI, Block, SheetInfo
+from aizoomdoc.documents.pdf import (
+    MM,
+    STAMP_HEIGHT_MM,
+    STAMP_WIDTH_MM,
+    _Cell,
+    _cluster,
+    _lines_from_words,
+    _mark_table_rows,
+    parse_title_block,
+)
+
+log = logging.getLogger(__name__)
+
+#: Where Debian, Homebrew and source builds put the language data.
+TESSDATA_GLOBS = ("/usr/share/tesseract-ocr/*/tessdata", "/usr/share/tessdata", "/usr/local/share/tessdata",
+                  "/opt/homebrew/share/tessdata")
+#: Words Tesseract is less sure of than this (0-100) are hatching and line art read as letters.
+MIN_WORD_CONFIDENCE = 30.0
+#: A scan of lower resolution is read at this one (Tesseract wants capitals of 20+ pixels).
+MIN_SCAN_DPI = 200.0
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    lang: str = "rus"
+    dpi: float = 300.0
+    #: Pages larger than this many pixels at ``dpi`` are rasterised at a lower resolution.
+    max_pixels: int = 80_000_000
+    tessdata: str | None = None
+    min_confidence: float = MIN_WORD_CONFIDENCE
+
+    def cache_key(self) -> str:
+        """What makes two OCR results of one page differ (part of the cache key)."""
+        return f"tesseract:{self.lang}:{self.dpi:g}:{self.min_confidence:g}"
+
+
+@dataclass
+class PageOcr:
+    """The OCR of one page, as stored in the cache (``to_dict``/``from_dict``)."""
+
+    page_index: int
+    blocks: list[Block] = field(default_factory=list)
+    sheet: SheetInfo | None = None
+    confidence: float = 0.0  # mean word confidence 0..1
+    dpi: float = 0.0
+    words: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "page_index": self.page_index, "confidence": self.confidence, "dpi": self.dpi, "words": self.words,
+            "seconds": self.seconds, "sheet": self.sheet.to_dict() if self.sheet else None,
+            "blocks": [{"id": b.id, "type": b.block_type, "text": b.text, "coords_norm": list(b.coords_norm),
+                        "coords_px": list(b.coords_px) if b.coords_px else None, "extra": b.extra}
+                       for b in self.blocks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageOcr:
+        page_index = int(data["page_index"])
+        blocks = [Block(b["id"], page_index, b.get("type", "text"), b["text"],
+                        tuple(b["coords_norm"]),  # type: ignore[arg-type]
+                        tuple(b["coords_px"]) if b.get("coords_px") else None,  # type: ignore[arg-type]
+                        extra=dict(b.get("extra") or {}))
+                  for b in data.get("blocks") or []]
+        return cls(page_index, blocks, SheetInfo.from_dict(data.get("sheet")), float(data.get("confidence") or 0),
+                   float(data.get("dpi") or 0), int(data.get("words") or 0), float(data.get("seconds") or 0))
+
+
+def find_tessdata(lang: str, configured: str | None = None) -> str | None:
+    """The folder holding ``{lang}.traineddata``, or None."""
+    candidates = [configured] if configured else []
+    if os.environ.get("TESSDATA_PREFIX"):
+        candidates.append(os.environ["TESSDATA_PREFIX"])
+    for pattern in TESSDATA_GLOBS:
+        candidates.extend(sorted(glob.glob(pattern), reverse=True))
+    for folder in candidates:
+        if folder and all((Path(folder) / f"{part}.traineddata").is_file() for part in lang.split("+")):
+            return str(folder)
+    return None
+
+
+def ocr_unavailable(options: OcrOptions) -> str | None:
+    """None when OCR can run; otherwise what is missing (``engine`` or ``language``)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tesserocr") is None:  # not imported here: the engine runs in children
+        return "engine"
+    if find_tessdata(options.lang, options.tessdata) is None:
+        return "language"
+    return None
+
+
+def _page_pixels(path: str, page_index: int, source_format: str, options: OcrOptions) -> tuple[Any, float, float]:
+    """The page as a grayscale PIL image, and the scale from page units to its pixels (x, y)."""
+    from PIL import Image
+
+    if source_format == "image":
+        with Image.open(path) as img:
+            gray = img.convert("L")
+        return gray, 1.0, 1.0
+    import pymupdf
+
+    with pymupdf.open(path) as pdf:
+        page = pdf[page_index]
+        area_pt = max(page.rect.width * page.rect.height, 1.0)
+        dpi = min(options.dpi, scan_dpi(page) or options.dpi)
+        dpi = max(int(min(dpi, 72.0 * (options.max_pixels / area_pt) ** 0.5)), 1)
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+        image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+        return image, pix.width / page.rect.width, pix.height / page.rect.height
+
+
+def scan_dpi(page: Any) -> float | None:
+    """The resolution of the picture of a scanned page (one image over most of it), raised to
+    :data:`MIN_SCAN_DPI`; None for other pages. Reading a 200 dpi scan at 300 dpi invents no
+    detail, costs twice the pixels (measured: a 200 dpi A1 sheet several times slower at 300 dpi)."""
+    area = abs(page.rect)
+    best = None
+    for info in page.get_image_info():
+        box = page.rect & info["bbox"]
+        if not box.is_empty and abs(box) >= 0.5 * area and (best is None or abs(box) > abs(best[0])):
+            best = (box, info)
+    if best is None:
+        return None
+    box, info = best
+    native = min(info["width"] / max(box.width / 72.0, 1e-6), info["height"] / max(box.height / 72.0, 1e-6))
+    return max(native, MIN_SCAN_DPI)
+
+
+class OcrEngine:
+    """One Tesseract instance (the model loaded once); not thread-safe, one per process."""
+
+    def __init__(self, options: OcrOptions | None = None) -> None:
+        self.options = options or OcrOptions()
+        self._api: Any = None
+
+    def _tesseract(self) -> Any:
+        if self._api is None:
+            from tesserocr import PSM, PyTessBaseAPI
+
+            path = find_tessdata(self.options.lang, self.options.tessdata)
+            if path is None:
+                raise RuntimeError(f"no {self.options.lang}.traineddata")
+            self._api = PyTessBaseAPI(path=path, lang=self.options.lang, psm=PSM.AUTO)
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.End()
+            self._api = None
+
+    def words(self, image: Any, dpi: float) -> list[tuple[float, float, float, float, str, int, int, int, float]]:
+        """Words of an image: ``(x0, y0, x1, y1, text, block, line, word, confidence)`` in pixels."""
+        from tesserocr import RIL, iterate_level
+
+        api = self._tesseract()
+        api.SetImage(image)
+        api.SetSourceResolution(max(int(round(dpi)), 70))
+        api.Recognize()
+        out = []
+        block = line = word = 0
+        iterator = api.GetIterator()
+        if iterator is None:
+            return out
+        for w in iterate_level(iterator, RIL.WORD):
+            if w.IsAtBeginningOf(RIL.BLOCK):
+                block += 1
+            if w.IsAtBeginningOf(RIL.TEXTLINE):
+                line, word = line + 1, 0
+            text = _fix_word((w.GetUTF8Text(RIL.WORD) or "").strip())
+            box = w.BoundingBox(RIL.WORD)
+            if not text or box is None:
+                continue
+            word += 1
+            out.append((float(box[0]), float(box[1]), float(box[2]), float(box[3]), text, block, line, word,
+                        float(w.Confidence(RIL.WORD))))
+        api.Clear()
+        return out
+
+    def recognise_page(self, path: str, page_index: int, source_format: str, width: float, height: float) -> PageOcr:
+        """OCR one page of the file at ``path`` (a PDF, or an image) of ``width`` × ``height`` page units."""
+        import time
+
+        started = time.perf_counter()
+        image, sx, sy = _page_pixels(path, page_index, source_format, self.options)
+        dpi = 72.0 * sx if source_format != "image" else float(self.options.dpi)
+        words = self.words(image, dpi)
+        result = page_from_words(words, page_index, width, height, sx, sy, unit="px" if source_format == "image" else "pt",
+                                 min_confidence=self.options.min_confidence)
+        result.dpi = round(dpi, 1)
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+
+def _fix_word(text: str) -> str:
+    """Undo a confusion of the GOST drawing type (ISOCPEUR): its «С» reads as «(» — «(тремянка»
+    is «Стремянка» (an opening parenthesis with no closing one, before a lowercase Cyrillic letter)."""
+    if len(text) > 2 and text[0] == "(" and ")" not in text and "а" <= text[1] <= "я":
+        return "С" + text[1:]
+    return text
+
+
+def page_from_words(words: list[tuple[float, float, float, float, str, int, int, int, float]], page_index: int,
+                    width: float, height: float, sx: float, sy: float, *, unit: str = "pt",
+                    min_confidence: float = MIN_WORD_CONFIDENCE) -> PageOcr:
+    """Blocks of a page from its OCR words (pixel boxes; ``sx``/``sy`` pixels per page unit)."""
+    kept = [w for w in words if w[8] >= min_confidence and any(ch.isalnum() for ch in w[4])]
+    # In page units, in the shape of MuPDF's words: (x0, y0, x1, y1, text, block, line, word).
+    as_page = [(w[0] / sx, w[1] / sy, w[2] / sx, w[3] / sy, w[4], w[5], w[6], w[7]) for w in kept]
+    by_block: dict[int, list[tuple[float, float, float]]] = {}
+    for w, p in zip(kept, as_page):
+        by_block.setdefault(w[5], []).append(((p[0] + p[2]) / 2, (p[1] + p[3]) / 2, w[8]))
+    lines = _lines_from_words(as_page)
+    blocks: list[Block] = []
+    cells: list[_Cell] = []
+    to_px = BUNDLE_DPI / 72.0 if unit == "pt" else 1.0
+    for k, members in enumerate(_cluster(lines), 1):
+        members.sort(key=lambda ln: (round(ln.y0), ln.x0))
+        x0, y0 = min(ln.x0 for ln in members), min(ln.y0 for ln in members)
+        x1, y1 = max(ln.x1 for ln in members), max(ln.y1 for ln in members)
+        cells.append(_Cell(k - 1, x0, members[0].y0, x1, members[0].y1))
+        norm = (min(max(x0 / width, 0.0), 1.0), min(max(y0 / height, 0.0), 1.0),
+                min(max(x1 / width, 0.0), 1.0), min(max(y1 / height, 0.0), 1.0))
+        px = (norm[0] * width * to_px, norm[1] * height * to_px, norm[2] * width * to_px, norm[3] * height * to_px)
+        confs = [c for cx, cy, c in by_block.get(members[0].block, ())
+                 if x0 - 0.5 <= cx <= x1 + 0.5 and y0 - 0.5 <= cy <= y1 + 0.5]
+        extra = {"source": "ocr", "ocr_confidence": round(sum(confs) / len(confs) / 100.0, 3) if confs else 0.0}
+        blocks.append(Block(f"p{page_index + 1}-ocr{k}", page_index, "text", "\n".join(ln.text for ln in members),
+                            norm, px, extra=extra))
+    _mark_table_rows(blocks, cells, page_index)
+    sheet = None
+    if unit == "pt":
+        x_min, y_min = width - STAMP_WIDTH_MM * MM, height - STAMP_HEIGHT_MM * MM
+        sheet = parse_title_block([ln for ln in lines if ln.x1 > x_min and ln.y1 > y_min])
+    mean = sum(w[8] for w in kept) / len(kept) / 100.0 if kept else 0.0
+    return PageOcr(page_index, blocks, sheet, round(mean, 3), words=len(kept))
+
+
+__all__ = ["OcrEngine", "OcrOptions", "PageOcr", "find_tessdata", "ocr_unavailable", "page_from_words"]

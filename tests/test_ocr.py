@@ -1,0 +1,195 @@
+"""OCR of scanned sheets with the real Tesseract: blocks with boxes, table rows and confidence;
+ingest (CLI, library) reads image-only pages; the OCR cache; pages flagged when the language data
+is missing (and the answer says which and what to install); uploads processed in the background on
+SQLite with status and progress; ``GET /api/search``.
+
+Kept small for CI: one A3 sheet (the specification table of the synthetic set) at 150 dpi.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+import pytest
+
+from aizoomdoc.config import Settings
+from aizoomdoc.documents.ocr import OcrEngine, OcrOptions, ocr_unavailable
+from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
+from aizoomdoc.pipeline.ingest import DocumentService
+from aizoomdoc.store.ocr_cache import OcrCache
+from tests.support.api_client import api_client
+
+SPEC_SHEET = 2  # 0-based: "Спецификация оборудования", a table
+
+
+@pytest.fixture(scope="module")
+def scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scan") / "spec-scan.pdf"
+    path.write_bytes(rasterised_pdf(build_drawing_set(4).pdf_bytes, dpi=150, pages=[SPEC_SHEET]))
+    return path
+
+
+def ocr_settings(settings: Settings, **kw: Any) -> Settings:
+    return settings.model_copy(update={"ocr_dpi": 150.0, "jobs_local_workers": 1, **kw})
+
+
+def test_tesseract_and_russian_are_installed() -> None:
+    assert ocr_unavailable(OcrOptions()) is None
+
+
+def test_a_scanned_sheet_becomes_blocks_with_boxes_rows_and_confidence(scan: Path) -> None:
+    with pymupdf.open(scan) as pdf:
+        assert pdf[0].get_text().strip() == ""  # only a picture
+        width, height = pdf[0].rect.width, pdf[0].rect.height
+    engine = OcrEngine(OcrOptions(dpi=150))
+    try:
+        result = engine.recognise_page(str(scan), 0, "pdf", width, height)
+    finally:
+        engine.close()
+    assert result.dpi == 150 and result.words > 30 and 0.6 < result.confidence <= 1.0
+    text = "\n".join(b.text for b in result.blocks).lower()
+    assert "вентилятор" in text and "спецификация" in text
+    for b in result.blocks:
+        assert b.extra["source"] == "ocr" and 0.0 <= b.extra["ocr_confidence"] <= 1.0
+        x0, y0, x1, y1 = b.coords_norm
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+    fan = next(b for b in result.blocks if "вентилятор" in b.text.lower())
+    # The table of the specification sheet is kept as rows: the cell knows its whole row.
+    assert "|" in fan.extra.get("row_text", ""), fan.extra
+    assert result.sheet is not None and result.sheet.document_code  # the title block, read by OCR
+
+
+async def test_ingest_reads_a_scan_caches_pages_and_searches(settings: Settings, scan: Path) -> None:
+    s = ocr_settings(settings)
+    async with DocumentService(s) as service:
+        result = await service.ingest(scan)
+        doc = result.document
+        assert doc.metadata["ocr_pages_read"] == 1 and doc.metadata["unreadable_pages"] == []
+        assert all(b.extra.get("source") == "ocr" for b in doc.blocks if b.block_type == "text")
+        row = await service.get_row(doc.id)
+        assert row["status"] == "ready" and row["pages"][0]["ocr"] == "done" and row["pages"][0]["text_layer"] == "none"
+        hits = await service.search("вентилятор вытяжной", [doc.id], top_k=3)
+        assert hits and hits[0].page_number == 1 and "вентилятор" in hits[0].text.lower()
+        assert await OcrCache(service.db).count(doc.sha256, "tesseract:rus:150:30", [0]) == 1
+
+        # Deleted and ingested again: the page comes from the cache, not from Tesseract (which
+        # would not finish a page in a millisecond).
+        assert await service.delete(doc.id)
+    s2 = ocr_settings(settings, ocr_timeout=0.001)
+    async with DocumentService(s2) as service:
+        started = time.perf_counter()
+        again = await service.ingest(scan)
+        assert time.perf_counter() - started < 5
+        assert again.document.metadata["ocr_pages_read"] == 1
+        assert [b.text for b in again.document.blocks] == [b.text for b in doc.blocks]
+
+
+async def test_without_the_language_data_pages_are_flagged_and_the_answer_says_what_to_install(
+        settings: Settings, scan: Path) -> None:
+    from aizoomdoc.pipeline.ask import AskService
+
+    s = ocr_settings(settings, ocr_lang="zzz")
+    async with DocumentService(s) as service:
+        doc = (await service.ingest(scan)).document
+        assert doc.metadata["unreadable_pages"] == [1] and doc.metadata["ocr_missing"] == "language"
+        row = await service.get_row(doc.id)
+        assert row["status"] == "ready" and row["pages"][0]["ocr"] == "unavailable"
+    async with AskService(s) as asker:
+        answer = await asker.ask("Какие вентиляторы установлены?", [doc.id])
+    assert "не прочитаны страницы 1" in answer.answer and "tesseract-ocr-rus" in answer.answer, answer.answer
+
+
+def test_cli_ingest_ocr_modes(cli_env: Any, scan: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aizoomdoc.cli import app
+
+    monkeypatch.setenv("OCR_DPI", "150")
+    monkeypatch.setenv("JOBS_LOCAL_WORKERS", "1")
+    never = tmp_path / "never.pdf"
+    never.write_bytes(scan.read_bytes() + b"\n%")  # another file (another sha256), the same picture
+    r = cli_env.invoke(app, ["ingest", str(never), "--ocr", "never", "--json"])
+    assert r.exit_code == 0, r.output
+    [out] = json.loads(r.stdout)
+    assert out["ocr_pages"] == 0 and out["unreadable_pages"] == []
+    r = cli_env.invoke(app, ["ingest", str(scan), "--json"])
+    assert r.exit_code == 0, r.output
+    [out] = json.loads(r.stdout)
+    assert out["ocr_pages"] == 1 and out["blocks"] > 10
+    r = cli_env.invoke(app, ["search", "вентилятор", "--doc", out["document_id"], "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout), r.output
+    r = cli_env.invoke(app, ["ingest", str(scan), "--ocr", "sometimes"])
+    assert r.exit_code == 1 and "auto, always, never" in r.output
+
+
+@pytest.fixture()
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from aizoomdoc.config import reset_settings_cache
+
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "cli-data"))
+    reset_settings_cache()
+    yield CliRunner()
+    reset_settings_cache()
+
+
+async def test_upload_answers_queued_then_progress_ready_and_api_search(settings: Settings, scan: Path) -> None:
+    s = ocr_settings(settings)
+    async with api_client(s) as (app, client):
+        started = time.perf_counter()
+        r = await client.post("/api/documents", files={"file": (scan.name, scan.read_bytes(), "application/pdf")})
+        assert r.status_code == 201, r.text
+        doc = r.json()["documents"][0]
+        assert doc["status"] in ("queued", "processing") and doc["block_count"] == 0
+        assert time.perf_counter() - started < 3  # the OCR is not in the request
+        seen = set()
+        while (cur := (await client.get(f"/api/documents/{doc['id']}")).json())["status"] not in ("ready", "error"):
+            seen.add((cur["status"], cur["progress"]["pages_total"]))
+            assert time.perf_counter() - started < 120
+            await asyncio.sleep(0.1)
+        assert cur["status"] == "ready" and cur["status_text"] == "готов" and cur["block_count"] > 10, cur
+        assert cur["progress"] == {"pages_done": 1, "pages_total": 1} and cur["pages"][0]["ocr"] == "done"
+        assert ("processing", 1) in seen, seen
+        r = await client.get("/api/search", params={"q": "вентилятор", "document_id": doc["id"], "limit": 2})
+        assert r.status_code == 200
+        hits = r.json()["hits"]
+        assert 1 <= len(hits) <= 2 and hits[0]["page_number"] == 1 and hits[0]["document_id"] == doc["id"]
+        assert set(hits[0]) >= {"document_id", "block_id", "page_number", "block_type", "text", "score", "coords_norm"}
+        assert (await client.get("/api/search", params={"q": "вентилятор"})).json()["hits"]
+        assert (await client.get("/api/search", params={"q": "  "})).status_code == 422
+        r = await client.get("/api/search", params={"q": "x", "document_id": "00000000-0000-0000-0000-000000000000"})
+        assert r.status_code == 404 and "не найден" in r.json()["error"]
+
+
+async def test_a_scanned_png_sheet_is_read_too(settings: Settings, scan: Path, tmp_path: Path) -> None:
+    png = tmp_path / "лист-спецификации.png"
+    with pymupdf.open(scan) as pdf:
+        pdf[0].get_pixmap(dpi=150, colorspace=pymupdf.csGRAY).save(str(png))
+    async with DocumentService(ocr_settings(settings)) as service:
+        doc = (await service.ingest(png)).document
+        assert doc.source_format == "image" and doc.metadata["ocr_pages_read"] == 1
+        page = doc.pages[0]
+        ocr = [b for b in doc.blocks if b.extra.get("source") == "ocr"]
+        assert ocr and any(b.block_type == "image" for b in doc.blocks)  # the picture stays a block
+        fan = next(b for b in ocr if "вентилятор" in b.text.lower())
+        assert fan.coords_px is not None and fan.coords_px[2] <= page.width + 1  # pixels of the picture
+        hits = await service.search("вентилятор", [doc.id], top_k=1)
+        assert hits and hits[0].block_id == fan.id or "вентилятор" in hits[0].text.lower()
+
+
+async def test_a_page_over_the_time_limit_is_stopped_and_flagged(settings: Settings, scan: Path,
+                                                                  tmp_path: Path) -> None:
+    other = tmp_path / "slow.pdf"
+    other.write_bytes(scan.read_bytes() + b"\n%")  # another sha256: not in the OCR cache
+    async with DocumentService(ocr_settings(settings, ocr_timeout=0.5)) as service:
+        started = time.perf_counter()
+        doc = (await service.ingest(other)).document
+        assert time.perf_counter() - started < 30
+        assert doc.metadata["unreadable_pages"] == [1] and "0.5" in doc.metadata["ocr_failure"]
+        row = await service.get_row(doc.id)
+        assert row["status"] == "ready" and row["pages"][0]["ocr"] == "failed"
+        assert "остановлено" in row["pages"][0]["ocr_error"]
