@@ -57,7 +57,8 @@ _TEXT_FLAGS = (
     pymupdf.TEXT_PRESERVE_LIGATURES | pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 )
 CODE_RE = re.compile(
-    r"(?<![\w/])\d{1,4}\s?[/_]\s?\d{1,4}\s?-\s?[A-ZА-ЯЁ0-9][\wА-Яа-яЁё.\-/]*[\wА-Яа-яЁё]"
+    # A hyphen may be followed by a space where the line broke the шифр («133/23-ГК- АР6»).
+    r"(?<![\w/])\d{1,4}\s?[/_]\s?\d{1,4}\s?-\s?[A-ZА-ЯЁ0-9](?:[\wА-Яа-яЁё./]|-\s?)*[\wА-Яа-яЁё]"
 )
 _STAGES = {"П", "Р", "РД", "ПД", "ЭП", "И", "Ф", "ОИ", "РП"}
 _LABELS = {

@@ -118,10 +118,22 @@ function pane(side, label) {
     el("div", { class: "note", id: `compare-note-${side}` }));
 }
 
-// A title's revision number («изм.8», «izm8», «Изм 8»): the higher one is the new version.
-function revision(title) {
-  const m = /(?:изм|izm|rev)\.?\s*_?(\d+)/i.exec(title || "");
-  return m ? Number(m[1]) : null;
+// A document's revision number («изм.8», «izm8», «Изм 8») from its title or its file name (the
+// title is often the шифр of the title block, the same for every revision): the higher one is new.
+function revision(doc) {
+  for (const text of [doc.title, doc.filename]) {
+    const m = /(?:изм|izm|rev)\.?\s*_?(\d+)/i.exec(text || "");
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+// What a document is called in the pickers: its title, and its file name when another document
+// of the chat has the same title (two revisions of one set).
+function label(doc, docs) {
+  const title = doc.title || doc.filename || doc.id;
+  const twins = docs.filter((d) => (d.title || d.filename) === title).length > 1;
+  return twins && doc.filename && doc.filename !== title ? `${title} (${doc.filename})` : title;
 }
 
 export function openCompare() {
@@ -129,11 +141,11 @@ export function openCompare() {
   const ids = (options.getChat()?.document_ids) || [];
   const docs = ids.map((id) => options.getDocuments().find((d) => d.id === id) || { id, title: id.slice(0, 8) });
   const order = docs.slice().sort((a, b) => {
-    const ra = revision(a.title || a.filename), rb = revision(b.title || b.filename);
+    const ra = revision(a), rb = revision(b);
     return ra !== null && rb !== null ? ra - rb : 0;
   });
   for (const [id, pre] of [["#compare-old", order[0]], ["#compare-new", order[order.length - 1]]]) {
-    $(id).replaceChildren(...docs.map((d) => el("option", { value: d.id, text: d.title || d.filename })));
+    $(id).replaceChildren(...docs.map((d) => el("option", { value: d.id, text: label(d, docs) })));
     if (pre) $(id).value = pre.id;
   }
   $("#compare-status").textContent = docs.length < 2 ? t("compare.need_two") : "";
