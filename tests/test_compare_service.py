@@ -120,7 +120,7 @@ async def test_compare_process_memory_limit_and_errors(settings: Settings, versi
 
 
 async def _upload(client: Any, path: Path, chat_id: str | None = None) -> dict[str, Any]:
-    params = {"chat_id": chat_id} if chat_id else {}
+    params = {"chat_id": chat_id, "wait": "true"} if chat_id else {"wait": "true"}
     r = await client.post("/api/documents", params=params, files={"file": (path.name, path.read_bytes(), "application/pdf")})
     assert r.status_code == 201, r.text
     return r.json()["documents"][0]
@@ -178,7 +178,8 @@ async def test_chat_question_about_changes_cites_both_versions(settings: Setting
         assert "«А500С» → «А400С»" in r.answer and "«59.13330.2020» → «59.13330.2024»" in r.answer
         assert "Лист 1" in r.answer and "изменений: 2" in r.answer
         docs = {c.document_title for c in r.citations}
-        assert docs == {"133_23-ГК-АР6_изм.1", "133_23-ГК-АР6_изм.2"}, r.citations
+        # Both editions have the same title block: their titles keep the file name's revision.
+        assert docs == {"133/23-ГК-АР6 (изм.1)", "133/23-ГК-АР6 (изм.2)"}, r.citations
         assert all(c.page_number == 2 and c.coords_norm for c in r.citations)
         viewports = [i for i in r.images if i.image_type == "viewport"]
         assert {i.document_id for i in viewports} == {c.document_id for c in r.citations}
@@ -233,4 +234,18 @@ async def test_chat_question_about_changes_with_a_model(settings: Settings, vers
     assert r.error is None and r.answer.startswith("На листе 1 изменены")
     assert "Было: А500С" in sent and "Стало: А400С" in sent and "«А500С» → «А400С»" in sent
     assert len(llm.requests[-1].image_urls) >= 2  # the viewports of both versions
-    assert {c.document_title for c in r.citations} == {"133_23-ГК-АР6_изм.1", "133_23-ГК-АР6_изм.2"}
+    assert {c.document_title for c in r.citations} == {"133/23-ГК-АР6 (изм.1)", "133/23-ГК-АР6 (изм.2)"}
+
+
+async def test_a_document_still_processing_is_not_compared(settings: Settings, versions: tuple[Path, Path]) -> None:
+    """An upload answers at once with status «queued»: comparing it then says to wait, not «no change»."""
+    from aizoomdoc.pipeline.compare import CompareService
+    from aizoomdoc.pipeline.ingest import DocumentService
+
+    async with DocumentService(settings) as documents:
+        queued = [await documents.submit(p) for p in versions]  # registered, not processed (no worker)
+        assert all(r.queued for r in queued)
+        async with CompareService(settings) as service:
+            with pytest.raises(AizoomdocError) as err:
+                await service.compare_stored(queued[0].document.id, queued[1].document.id)
+    assert err.value.key == "compare.not_ready" and "в очереди" in str(err.value)

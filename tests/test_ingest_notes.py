@@ -75,7 +75,9 @@ async def test_upload_api_document_json_and_the_answer_name_unread_pages(setting
     async with api_client(settings) as (_app, client):
         docs = []
         for path in (pdf, md):
-            r = await client.post("/api/documents", files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
+            # Processed before the answer (wait), without OCR: the unread page must be named.
+            r = await client.post("/api/documents", params={"wait": "true", "ocr": "never"},
+                                  files={"file": (path.name, path.read_bytes(), "application/octet-stream")})
             assert r.status_code == 201, r.text
             docs.append(r.json()["documents"][0])
         garbled, cut = docs

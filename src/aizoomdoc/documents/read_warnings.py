@@ -95,12 +95,14 @@ def page_ranges(pages: list[int]) -> str:
 def text_layer_note(metadata: dict[str, Any] | None) -> str:
     """«стр. 3, 5–7 — нет текстового слоя: …» for pages without a usable text layer ("" if none)."""
     layers = (metadata or {}).get("text_layer") or {}
+    read = set((metadata or {}).get("ocr_read") or [])  # pages OCR read after all
     parts = []
     for kind in ("garbage", "none"):
         pages = layers.get(kind) or []
-        if pages:
-            parts.append(t("documents.text_layer.ingest", pages=f"стр. {page_ranges(pages)}",
-                           what=t(f"documents.text_layer.{kind}")))
+        for key, group in (("ingest", [p for p in pages if p not in read]), ("ocr", [p for p in pages if p in read])):
+            if group:
+                parts.append(t(f"documents.text_layer.{key}", pages=f"стр. {page_ranges(group)}",
+                               what=t(f"documents.text_layer.{kind}")))
     return " ".join(parts)
 
 

@@ -31,6 +31,7 @@ from aizoomdoc.compare import CompareOptions, Comparison, VisualOptions
 from aizoomdoc.config import Settings, get_settings
 from aizoomdoc.documents.model import Document
 from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,9 @@ class CompareService:
             doc = await self.documents.get_document(ref, user_id=user_id)
             if doc is None:
                 raise NotFoundError("search.document_not_found", ref=ref)
+            status = doc.metadata.get("status")
+            if status in ("queued", "processing", "error"):  # no pages to compare (yet)
+                raise InvalidInputError("compare.not_ready", title=doc.title, status=t(f"jobs.status.{status}"))
             docs.append(doc)
         return await self.compare_loaded(docs[0], docs[1], visual=visual)
 

@@ -200,7 +200,8 @@ class DocumentJobs:
         except DocumentError as exc:
             await self._fail(row, user_id, exc)
             return []
-        meta = dict(row.get("metadata") or {})
+        # What the reader found (warnings, pages without a text layer) under what the upload recorded.
+        meta = {**doc.metadata, **(row.get("metadata") or {})}
         mode = meta.get("ocr_mode") or self.settings.ocr_mode
         pages = pages_to_ocr(doc, mode)
         missing = ocr_unavailable(self.options) if pages else None
@@ -215,12 +216,14 @@ class DocumentJobs:
             page.update(flags.get(int(page["page_index"]), {}))
         unreadable = [p + 1 for p, f in sorted(flags.items()) if f.get("ocr") in ("failed", "unavailable")]
         meta.pop("ocr_pages", None)
-        meta.update(ocr_pages_read=sum(1 for f in flags.values() if f.get("ocr") == "done"),
+        read = [p + 1 for p, f in sorted(flags.items()) if f.get("ocr") == "done"]
+        meta.update(ocr_pages_read=len(read), ocr_read=read,
                     unreadable_pages=unreadable, ocr_missing=missing, ocr_lang=self.options.lang)
         if unreadable and not missing:
             details = {f.get("ocr_error") for f in flags.values() if f.get("ocr") == "failed"}
             meta["ocr_failure"] = "; ".join(sorted(d for d in details if d))
-        values = {"pages": values["pages"], "sheet": values["sheet"], "page_count": values["page_count"],
+        values = {"title": values["title"], "pages": values["pages"], "sheet": values["sheet"],
+                  "page_count": values["page_count"],
                   "metadata": meta, "pages_done": len(pages) if not missing else 0, "pages_total": len(pages)}
         if not await self.service.store_for(user_id).replace_blocks(document_id, values, block_rows):
             return []
