@@ -35,8 +35,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from aizoomdoc.config import Settings  # noqa: E402
-from aizoomdoc.store import ChatStore, Database  # noqa: E402
-from aizoomdoc.store import migrate  # noqa: E402
+from aizoomdoc.store import ChatStore, Database, migrate  # noqa: E402
 
 RESULTS: list[tuple[str, str, float, float, float, str]] = []
 

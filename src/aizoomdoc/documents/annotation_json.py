@@ -34,9 +34,9 @@ from aizoomdoc.documents.base import (
     sheet_from_mapping,
 )
 from aizoomdoc.documents.json_repair import loads_tolerant
+from aizoomdoc.documents.model import Block, BlockType, Document, Page
 from aizoomdoc.documents.read_warnings import add as add_warnings
 from aizoomdoc.documents.read_warnings import warning
-from aizoomdoc.documents.model import Block, BlockType, Document, Page
 from aizoomdoc.errors import DocumentError
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,6 @@ from sqlalchemy.engine import Connection
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.store import validate
 from aizoomdoc.store.clock import utcnow
-from aizoomdoc.store.validate import new_ids
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.files.paths import validate_key
 from aizoomdoc.store.library_models import (
@@ -47,6 +46,7 @@ from aizoomdoc.store.library_models import (
     StorageFileRow,
 )
 from aizoomdoc.store.models import Chat, ChatMessage
+from aizoomdoc.store.validate import new_ids
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -45,7 +45,7 @@ from aizoomdoc.store.rows import (
     message_rows,
     result_rows,
 )
-from aizoomdoc.store.sync import SyncReport, Syncer
+from aizoomdoc.store.sync import Syncer, SyncReport
 from aizoomdoc.store.validate import canonical_uuid, json_value, row_list
 
 log = logging.getLogger(__name__)

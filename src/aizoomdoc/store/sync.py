@@ -41,8 +41,8 @@ from sqlalchemy.engine import Connection
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError, StorageUnavailableError
-from aizoomdoc.store.database import Database
 from aizoomdoc.store.clock import now_iso, parse_utc, to_iso
+from aizoomdoc.store.database import Database
 from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry
 from aizoomdoc.store.models import GUID, Chat, ChatImage, ChatMessage, SearchResult
 

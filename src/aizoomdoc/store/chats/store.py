@@ -29,7 +29,8 @@ from aizoomdoc.store.rows import (
     message_rows,
     result_rows,
 )
-from aizoomdoc.store.validate import canonical_uuid, json_text, json_value, limit as check_limit, row_list
+from aizoomdoc.store.validate import canonical_uuid, json_text, json_value, row_list
+from aizoomdoc.store.validate import limit as check_limit
 
 T = TypeVar("T")
 
