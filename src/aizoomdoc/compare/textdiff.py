@@ -342,7 +342,7 @@ def _row_change(old: SheetText, new: SheetText, row_old: Row | None, row_new: Ro
     columns = _merge_spans(spans)
     cells_old = _cells(old.words, ob, columns, off.dx)
     cells_new = _cells(new.words, nb, columns, 0.0)
-    cells = [CellChange(k + 1, a, b) for k, (a, b) in enumerate(zip(cells_old, cells_new))
+    cells = [CellChange(k + 1, a, b) for k, (a, b) in enumerate(zip(cells_old, cells_new, strict=True))
              if squash_key(a) != squash_key(b)]
     text_old = " | ".join(c for c in cells_old if c)
     text_new = " | ".join(c for c in cells_new if c)

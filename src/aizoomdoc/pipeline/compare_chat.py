@@ -164,7 +164,7 @@ def _write(old: Document, new: Document, comparison: Comparison, sheets: list[Sh
     for d in sheets:
         lines.append(f"**{sheet_line(d)}**")
     if changes:
-        for n, ((_sheet, c), cite) in enumerate(zip(changes, cites), 1):
+        for n, ((_sheet, c), cite) in enumerate(zip(changes, cites, strict=True), 1):
             lines.append(f"{n}. {describe_change(c)} — {cite}")
         total = sum(len(d.changes) for d in sheets)
         if total > len(changes):

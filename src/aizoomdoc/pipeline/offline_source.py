@@ -55,7 +55,7 @@ class OfflineFallbackSource:
         out: list[Document] = []
         for ref in refs:
             source = await asyncio.to_thread(load_source, ref, self.settings.max_file_size_bytes)
-            sha = await asyncio.to_thread(lambda: source.sha256)
+            sha = await asyncio.to_thread(lambda s=source: s.sha256)
             doc_id = document_id_for(sha, user)
             doc = self._local.get(doc_id)
             if doc is None:

@@ -115,7 +115,7 @@ async def rows_for_hits(found: Sequence[FoundBlock], question: str, renderer: Is
         except Exception:  # noqa: BLE001 - see the module doc
             log.warning("table rows of %s not read", path, exc_info=True)
             continue
-        rows.update({i: row for i, row in zip(idx, result) if row is not None})
+        rows.update({i: row for i, row in zip(idx, result, strict=True) if row is not None})
     out: list[FoundBlock] = []
     seen: set[tuple[str, str]] = set()
     for i, f in enumerate(found):
@@ -148,6 +148,6 @@ async def hit_text_sizes(found: Sequence[FoundBlock], renderer: IsolatedRenderer
         except Exception:  # noqa: BLE001 - the layout assumes a usual size
             log.warning("text sizes of %s not read", path, exc_info=True)
             continue
-        for i, size in zip(idx, result):
+        for i, size in zip(idx, result, strict=True):
             sizes[(todo[i].document.id, todo[i].block.id)] = size
     return sizes

@@ -183,12 +183,12 @@ class DocumentStore:
         return list(zip(
             block_row_ids(doc_id, block_ids), itertools.repeat(doc_id, len(br)), block_ids,
             [b.get("position", i) for i, b in enumerate(br)], page_index,
-            [b.get("page_number") or p + 1 for b, p in zip(br, page_index)],
+            [b.get("page_number") or p + 1 for b, p in zip(br, page_index, strict=True)],
             [b["block_type"] for b in br], [b.get("text") or "" for b in br],
             _boxes_json([b.get("coords_norm") for b in br]), _boxes_json([b.get("coords_px") for b in br]),
             [bool(b.get("has_coords", True)) for b in br], _json_column([b.get("links") for b in br]),
             [b.get("crop_ref") for b in br], _json_column([b.get("sheet") for b in br]),
-            _json_column([b.get("extra") for b in br]),
+            _json_column([b.get("extra") for b in br]), strict=True,
         ))
 
     def _insert_blocks(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:

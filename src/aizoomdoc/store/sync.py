@@ -292,7 +292,7 @@ class Syncer:
 
     async def aclose(self) -> None:
         for obj in self._own:
-            fn = getattr(obj, "aclose", None) or getattr(obj, "dispose")
+            fn = getattr(obj, "aclose", None) or obj.dispose
             try:
                 await fn()
             except Exception:  # noqa: BLE001 - closing is best effort

@@ -342,7 +342,7 @@ class FileStorage(ABC):
     async def init(self) -> bool:
         """Create the bucket / folder; True when it was created, False when it already existed."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook: local storage holds no connections
         """Release connections; the storage can be used again afterwards (it reconnects)."""
 
     async def __aenter__(self) -> FileStorage:
