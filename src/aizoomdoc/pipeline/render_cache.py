@@ -108,7 +108,7 @@ class RenderCache:
             if blob is not None:
                 try:
                     img = unpack(blob)
-                except Exception:  # noqa: BLE001 - a damaged entry is a miss
+                except (struct.error, ValueError, KeyError, TypeError, IndexError):  # a damaged entry is a miss
                     log.warning("ignoring a damaged cached render %s", key[:12])
                 else:
                     if counters is not None:

@@ -38,10 +38,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aizoomdoc.errors import InvalidInputError, NotFoundError
+from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError
 from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.models import GUID, NOW, Base, JSONType
@@ -139,7 +139,7 @@ class ChatEventLog:
         for attempt in range(_APPEND_ATTEMPTS):
             try:
                 return await _run(self.db, work, self.user_id)
-            except Exception as exc:  # noqa: BLE001 - a number taken by another writer: try again
+            except (AizoomdocError, SQLAlchemyError) as exc:  # a number taken by another writer: try again
                 if not _is_conflict(exc):
                     raise
                 if await self._chat_missing(chat_id):
@@ -206,7 +206,7 @@ class PgEventListener:
     def _callback(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             self.on_chat(payload)
-        except Exception:  # noqa: BLE001 - a listener must never die of a callback
+        except Exception:  # noqa: BLE001 - the listener (asyncpg's callback) must never die of a handler; logged
             log.debug("event notification handler failed", exc_info=True)
 
     async def _loop(self) -> None:
@@ -227,15 +227,15 @@ class PgEventListener:
                     await asyncio.wait_for(conn.fetchval("SELECT 1"), self.db.settings.db_connect_timeout)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reconnect with backoff
+            except Exception as exc:  # noqa: BLE001 - the listener loop must outlive any failure: reconnect with backoff
                 log.debug("event listener connection failed: %s", type(exc).__name__)
             finally:
                 self.active = False
                 if conn is not None:
                     try:
                         await conn.close(timeout=2)
-                    except Exception:  # noqa: BLE001
-                        pass
+                    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                        pass  # closing a broken connection
             if not self._closed:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)

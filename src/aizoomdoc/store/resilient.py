@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aizoomdoc.config import Settings
-from aizoomdoc.errors import DatabaseUnavailableError, NotFoundError
+from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError
 from aizoomdoc.store import validate
 from aizoomdoc.store.chats import ChatStore
 from aizoomdoc.store.clock import stamps, to_iso, utcnow
@@ -74,7 +74,7 @@ class _Shared:
         try:
             await asyncio.wait_for(self.root_cloud.db.check(), self.settings.db_connect_timeout + 1.0)
             return True
-        except Exception:  # noqa: BLE001 - a probe never raises
+        except (AizoomdocError, TimeoutError):  # a probe answers, never raises
             return False
 
     async def _sync(self) -> bool:

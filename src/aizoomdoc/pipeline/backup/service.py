@@ -485,7 +485,7 @@ class BackupService:
         for key in keys:
             try:
                 await self.files.delete_file(key)
-            except Exception:  # noqa: BLE001 - best effort cleanup after a failed restore
+            except (AizoomdocError, OSError):  # best effort cleanup after a failed restore
                 log.warning("could not remove %s after a failed restore", key)
 
 
@@ -509,7 +509,7 @@ async def _bounded(fn: Callable[[Any], Any], items: Iterable[Any], limit: int) -
                 return
             try:
                 await fn(item)
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others stopped
+            except Exception as exc:  # noqa: BLE001 - not swallowed: re-raised below, after the other workers stopped
                 failed.append(exc)
                 return
 
@@ -519,11 +519,11 @@ async def _bounded(fn: Callable[[Any], Any], items: Iterable[Any], limit: int) -
 
 
 def _tool_version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("aizoomdoc")
-    except Exception:  # noqa: BLE001
+    except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
 
 
