@@ -57,7 +57,7 @@ def load_json(source: Source, problems: list[dict[str, Any]] | None = None) -> A
         detail = f"строка {exc.lineno}, столбец {exc.colno}: {exc.msg}"
         error = DocumentError("documents.json_invalid", path=str(source.path), detail=detail)
         repaired = loads_tolerant(text) if problems is not None else None
-        if repaired is None:
+        if repaired is None or problems is None:
             raise error from exc
         problems.append(warning("truncated" if repaired[1] == "truncated" or cut else "json_broken",
                                 line=exc.lineno))

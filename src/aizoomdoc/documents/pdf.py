@@ -335,7 +335,7 @@ def page_sizes(data: bytes, path: str) -> list[tuple[float, float]]:
     """The displayed size in points of every page of a PDF (for bundles read with their PDF)."""
     pdf = _open(Source(Path(path), data))
     try:
-        return [(p.rect.width, p.rect.height) for p in pdf]
+        return [(p.rect.width, p.rect.height) for p in pdf.pages()]
     finally:
         pdf.close()
 

@@ -157,7 +157,7 @@ async def _run_process(job: dict[str, Any], *, timeout: float, memory_mb: int, w
             raise InvalidInputError("compare.memory", what=what, limit=memory_mb)
         raise InvalidInputError("compare.failed", what=what, detail=tail[0].split(":")[0][:80])
     if message[0] == "ok":
-        return message[1]  # type: ignore[no-any-return]
+        return message[1]
     if message[0] == "error":
         cls = getattr(errors, message[1], None)
         if not (isinstance(cls, type) and issubclass(cls, AizoomdocError)):

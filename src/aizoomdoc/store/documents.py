@@ -8,6 +8,7 @@ are written in one transaction; the same (user, sha256) twice is a no-op.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import itertools
 import json
@@ -297,7 +298,8 @@ class DocumentStore:
         stmt = select(func.count()).select_from(documents).where(documents.c.user_id == self.user_id)
         return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()))
 
-    async def blocks(self, document_ids: Iterable[str], pages: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    async def blocks(self, document_ids: Iterable[str], pages: Iterable[int] | None = None,
+                     ) -> builtins.list[dict[str, Any]]:  # (``list`` is the method above)
         """Blocks of the user's documents in reading order (document order as given, then position).
 
         ``pages``: only these 1-based page numbers.

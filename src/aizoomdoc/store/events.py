@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Table,
     Text,
     UniqueConstraint,
     and_,
@@ -78,8 +79,8 @@ class ApiTokenRow(Base):
     __table_args__ = (UniqueConstraint("token_hash"), Index(None, "user_id"))
 
 
-events = ChatEventRow.__table__
-tokens = ApiTokenRow.__table__
+events: Table = ChatEventRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
+tokens: Table = ApiTokenRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
 
 
 async def _run(db: Database, fn: Callable[[Connection], T], user_id: str | None = None) -> T:
@@ -291,10 +292,11 @@ class ApiTokenStore:
         if not user_id:
             raise InvalidInputError("store.empty", field="user_id")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = {"id": str(uuid.uuid4()), "user_id": user_id, "name": name,
+        token_id = str(uuid.uuid4())
+        row = {"id": token_id, "user_id": user_id, "name": name,
                "token_hash": hash_token(token, self._pepper), "created_at": datetime.now(UTC)}
         await _run(self.db, lambda conn: conn.execute(insert(tokens).values(**row)))
-        return row["id"], token
+        return token_id, token
 
     async def lookup(self, token: str) -> str | None:
         """The user id a token belongs to, or None. Marks the token used."""

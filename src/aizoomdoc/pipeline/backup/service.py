@@ -22,6 +22,7 @@ Layout of a backup root (a folder or ``s3://BUCKET/PREFIX``)::
 from __future__ import annotations
 
 import asyncio
+import builtins
 import gzip
 import hashlib
 import json
@@ -283,7 +284,7 @@ class BackupService:
         return removed
 
     # =========================================================================================
-    async def list(self, source: str) -> list[dict[str, Any]]:
+    async def list(self, source: str) -> builtins.list[dict[str, Any]]:
         target = open_target(self.settings, source)
         try:
             out = []
@@ -302,7 +303,8 @@ class BackupService:
         finally:
             await target.aclose()
 
-    async def _snapshots(self, target: BackupTarget) -> list[dict[str, Any]]:
+    # (``builtins.list``: in this class ``list`` is the method above.)
+    async def _snapshots(self, target: BackupTarget) -> builtins.list[dict[str, Any]]:
         ids: dict[str, bool] = {}
         for name in await target.list("snapshots/"):
             parts = name.split("/")
@@ -373,7 +375,7 @@ class BackupService:
             await target.aclose()
 
     async def _fetch_parts(self, target: BackupTarget, manifest: dict[str, Any], folder: Path,
-                           problems: list[Problem]) -> list[FileEntry] | None:
+                           problems: builtins.list[Problem]) -> builtins.list[FileEntry] | None:
         """Download every part into ``folder`` and check its hash; the file entries (None when
         the file list itself is unusable)."""
         base = f"snapshots/{manifest['id']}"

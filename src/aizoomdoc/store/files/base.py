@@ -257,6 +257,7 @@ class FileStorage(ABC):
         return await self._run(self._prepare_bytes(data, key, content_type, metadata))
 
     def _prepare_item(self, index: int, item: Any) -> _Job:
+        key: Any  # a str once checked below
         if isinstance(item, UploadItem):
             source, key, ctype, meta = item.source, item.s3_key, item.content_type, item.metadata
         elif isinstance(item, Mapping):

@@ -105,6 +105,8 @@ except ImportError:  # pragma: no cover - aiobotocore depends on aiohttp
     pass
 #: What a call through botocore raises on an S3 problem: :meth:`S3FileStorage._error` maps each.
 _S3_ERRORS: tuple[type[BaseException], ...] = (ClientError, BotoCoreError, *_NETWORK_ERRORS)
+#: ... and what building the client raises too (S3 not configured, a malformed endpoint).
+_CHECK_ERRORS: tuple[type[BaseException], ...] = (*_S3_ERRORS, AizoomdocError, ValueError)
 
 
 def _add_content_md5(params: dict[str, Any], **_: Any) -> None:
@@ -319,7 +321,7 @@ class S3FileStorage(FileStorage):
         try:
             self._sync().head_bucket(Bucket=self.bucket)
             return True
-        except (*_S3_ERRORS, AizoomdocError, ValueError) as exc:  # a check answers, never raises
+        except _CHECK_ERRORS as exc:  # a check answers, never raises
             log.warning("S3 check failed: %s", self._error(exc, "HeadBucket"))
             return False
 
