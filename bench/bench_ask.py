@@ -93,7 +93,7 @@ def raw_renders(pdf: Path, images: list[dict[str, Any]], dpis: list[float], png:
     PyMuPDF's own PNG encoding (``png``) — the least any uploader of the crops must do."""
     doc = pymupdf.open(pdf)
     t0 = time.perf_counter()
-    for im, dpi in zip(images, dpis):
+    for im, dpi in zip(images, dpis, strict=True):
         page = doc[im["page_number"] - 1]
         r = page.rect
         x1, y1, x2, y2 = im["coords_norm"]

@@ -34,7 +34,16 @@ import pymupdf  # noqa: E402
 
 from aizoomdoc.compare import CompareOptions, compare_documents  # noqa: E402
 from aizoomdoc.compare.revise import (  # noqa: E402
-    AddLine, Answer, Erase, MoveLine, MoveText, Retype, Write, make_revision, resave, straight_lines,
+    AddLine,
+    Answer,
+    Erase,
+    MoveLine,
+    MoveText,
+    Retype,
+    Write,
+    make_revision,
+    resave,
+    straight_lines,
 )
 from aizoomdoc.compare.visual import page_dpi, render_grey  # noqa: E402
 from aizoomdoc.documents import read_document  # noqa: E402

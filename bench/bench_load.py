@@ -305,7 +305,7 @@ async def main() -> None:
             "signed_s3_links_checked": len(statuses), "signed_s3_links_ok": statuses.count(200),
         }
         if args.ocr_pages:
-            chats = [(u, o["chat_id"]) for u, o in zip(users, outcomes) if isinstance(o, dict)]
+            chats = [(u, o["chat_id"]) for u, o in zip(users, outcomes, strict=True) if isinstance(o, dict)]
             ocr = await under_ocr(server.url, db_url, work, args.ocr_pages, chats, args.questions)
             ocr["p95_vs_without_ocr"] = round(ocr["latency_p95_s"] / report["latency_p95_s"], 2) \
                 if report["latency_p95_s"] else None

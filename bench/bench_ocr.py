@@ -89,7 +89,7 @@ async def run_pool(pdf: Path, pages: list[int], sizes: list[tuple[float, float]]
         await asyncio.gather(*(p.recognise_async(str(pdf), 0, "pdf", *sizes[0]) for p in pool.processes))
         started = time.perf_counter()
         results = await asyncio.gather(*(pool.recognise(str(pdf), i, "pdf", *sizes[i]) for i in pages))
-        return dict(zip(pages, results)), time.perf_counter() - started
+        return dict(zip(pages, results, strict=True)), time.perf_counter() - started
     finally:
         pool.close()
 

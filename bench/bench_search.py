@@ -63,7 +63,7 @@ def corpus(n_blocks: int) -> list[IndexedBlock]:
     while len(out) < n_blocks:
         for name, doc in base:
             doc_id = f"doc-{copy:02d}-{name[:12]}"
-            def shift(s: str) -> str:
+            def shift(s: str, copy: int = copy) -> str:
                 return s if copy == 0 else _CODE.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + copy * 7}", s)
 
             sheets = {p.page_index: p.sheet for p in doc.pages}

@@ -35,8 +35,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from aizoomdoc.config import Settings  # noqa: E402
-from aizoomdoc.store import ChatStore, Database  # noqa: E402
-from aizoomdoc.store import migrate  # noqa: E402
+from aizoomdoc.store import ChatStore, Database, migrate  # noqa: E402
 
 RESULTS: list[tuple[str, str, float, float, float, str]] = []
 
@@ -265,7 +264,7 @@ async def bench_backend(name: str, store: ChatStore, raw: Raw, n: int) -> None:
             if store.db.is_sqlite:
                 # The SQLite store runs its reads on the sqlite3 connection itself: count what
                 # SQLite executes (trace callback), not only what passes through SQLAlchemy.
-                def trace(dbapi_conn: Any, _record: Any) -> None:
+                def trace(dbapi_conn: Any, _record: Any, statements: list[str] = statements) -> None:
                     dbapi_conn.set_trace_callback(
                         lambda sql: statements.append(sql) if sql.lstrip().upper().startswith("SELECT") else None)
 
@@ -277,7 +276,8 @@ async def bench_backend(name: str, store: ChatStore, raw: Raw, n: int) -> None:
                     event.remove(engine, "connect", trace)
                     engine.dispose()
             else:
-                def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                def count(conn: Any, cursor: Any, statement: str, *args: Any,
+                          statements: list[str] = statements) -> None:
                     statements.append(statement)
 
                 event.listen(engine, "before_cursor_execute", count)
@@ -324,7 +324,7 @@ async def main() -> None:
             await asyncio.to_thread(server.close)
 
     print("\nSummary (ratio = store / raw; throughput for writes, time for the history load):")
-    for backend, what, ours, raw, ratio, aim in RESULTS:
+    for backend, what, _ours, _raw, ratio, aim in RESULTS:
         print(f"  {backend:<11} {what:<44} {ratio:5.2f}×  aim {aim}")
 
 

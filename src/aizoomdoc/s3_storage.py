@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aizoomdoc.config import Settings, get_settings
+from aizoomdoc.errors import AizoomdocError
 from aizoomdoc.store.files import FileMetadata, FileStorage, UploadItem
 from aizoomdoc.store.files.base import PathLike
 
@@ -73,7 +74,7 @@ class S3StorageFacade:
     def is_connected(self) -> bool:
         try:
             return self.storage.is_connected()
-        except Exception:  # noqa: BLE001 - e.g. S3 enabled but not configured
+        except AizoomdocError:  # e.g. S3 enabled but not configured
             return False
 
     # --- async ----------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ class SupabaseClient:
         """Whether the database answers now (synchronous, as the original's callers use it)."""
         try:
             return self.store.is_connected()
-        except Exception:  # noqa: BLE001 - a wrong DATABASE_URL means "not connected" here
+        except Exception:  # noqa: BLE001 - a probe of the seed API: any failure (a wrong DATABASE_URL too) is "not connected", logged
             log.debug("is_connected failed", exc_info=True)
             return False
 

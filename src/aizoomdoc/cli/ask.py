@@ -14,6 +14,8 @@ from aizoomdoc.config import get_settings
 from aizoomdoc.errors import AizoomdocError, LLMError
 from aizoomdoc.pipeline.ask import AskService, Attachment
 from aizoomdoc.pipeline.events import AskEvent, AskResult, ImageInfo, StageEvent, TokenEvent
+from aizoomdoc.store.files.resilient import ResilientFileStorage
+from aizoomdoc.store.resilient import ResilientChatStore
 from aizoomdoc.texts import t
 
 
@@ -52,10 +54,10 @@ def print_result(service: AskService, result: AskResult, *, streamed: bool) -> N
 def print_offline_notice(service: AskService) -> None:
     """One line when the answer was kept locally because PostgreSQL or S3 is unreachable."""
     store, files = service.store, service.files
-    if getattr(store, "is_offline", False):
+    if isinstance(store, ResilientChatStore) and store.is_offline:
         err_console.print(f"[yellow]⚠ {t('offline.db', pending=store.offline_state()['pending'])}[/]",
                           highlight=False)
-    if getattr(files, "is_offline", False):
+    if isinstance(files, ResilientFileStorage) and files.is_offline:
         err_console.print(f"[yellow]⚠ {t('offline.s3', pending=files.offline_state()['pending_files'])}[/]",
                           highlight=False)
 

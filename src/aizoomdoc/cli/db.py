@@ -100,7 +100,7 @@ def history() -> None:
     """Показать список миграций (новые сверху)."""
     try:
         entries = migrate.history()
-    except Exception as exc:  # noqa: BLE001 - AizoomdocError or a broken migration file
+    except Exception as exc:  # noqa: BLE001 - a command: a broken migration file (any error) is one line, not a traceback
         fail(str(exc))
     for entry in entries:
         mark = " (head)" if entry["is_head"] else ""

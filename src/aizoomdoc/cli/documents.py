@@ -185,10 +185,10 @@ def documents_command(
 
 def _health(row: dict[str, object]) -> dict[str, str]:
     """What went wrong reading a stored document: its warnings, its pages without text."""
-    meta = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
-    layers = meta.get("text_layer") or {}  # type: ignore[union-attr]
+    meta = found if isinstance(found := row.get("metadata"), dict) else {}
+    layers = meta.get("text_layer") or {}
     pages = sorted({p for kind in ("none", "garbage") for p in layers.get(kind) or []})
-    return {"warnings": summarize(meta.get("warnings")),  # type: ignore[union-attr]
+    return {"warnings": summarize(meta.get("warnings")),
             "pages_without_text": page_ranges(pages)}
 
 

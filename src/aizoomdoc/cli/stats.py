@@ -109,7 +109,7 @@ def _print(r: dict[str, Any]) -> None:
 async def check_cache(ctx: DoctorContext) -> CheckResult | None:
     """Redis of the render/index cache, when ``REDIS_URL`` is set: answering, or a warning (questions
     work without it). Nothing is printed for the default in-process cache."""
-    from aizoomdoc.store.cache import SharedCache
+    from aizoomdoc.store.cache import SharedCache, redis_errors
 
     s = ctx.settings
     assert s is not None
@@ -120,7 +120,7 @@ async def check_cache(ctx: DoctorContext) -> CheckResult | None:
         return None
     try:
         await cache.redis.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure: Redis is not usable now
+    except redis_errors() as exc:  # Redis is not usable now
         return CheckResult.warn(t("cache.check.redis_down", target=cache.redis.target, detail=type(exc).__name__))
     finally:
         await cache.aclose()

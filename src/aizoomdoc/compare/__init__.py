@@ -8,7 +8,7 @@ boxes in both versions; the register of changes of the new version checked again
 """
 
 from aizoomdoc.compare.engine import CompareOptions, compare_documents
-from aizoomdoc.compare.model import Change, CellChange, Comparison, RegisterCheck, RegisterEntry, SheetDiff
+from aizoomdoc.compare.model import CellChange, Change, Comparison, RegisterCheck, RegisterEntry, SheetDiff
 from aizoomdoc.compare.visual import VisualOptions
 
 __all__ = [

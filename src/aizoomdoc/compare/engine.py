@@ -19,7 +19,7 @@ from pathlib import Path
 from aizoomdoc.compare.align import align_pages, page_key
 from aizoomdoc.compare.content import PdfText, SheetText, as_lines, block_at, ocr_sheet, pdf_path_of
 from aizoomdoc.compare.linediff import diff_image_blocks, diff_lines
-from aizoomdoc.compare.model import Box, Change, Comparison, KINDS, SheetDiff, VersionInfo
+from aizoomdoc.compare.model import KINDS, Box, Change, Comparison, SheetDiff, VersionInfo
 from aizoomdoc.compare.register import check_register, current_entries, read_register
 from aizoomdoc.compare.textdiff import Offset, diff_words
 from aizoomdoc.compare.visual import VisualOptions, align_to, diff_pages, page_dpi, render_grey

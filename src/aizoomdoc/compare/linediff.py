@@ -160,12 +160,12 @@ def diff_lines(old: SheetText, new: SheetText) -> list[Change]:
     extra_new = _Pool([Line("", [k for w in pool_new.left for k in w] + new.extra_keys, None, "")])
     extra_old = _Pool([Line("", [k for w in pool_old.left for k in w] + old.extra_keys, None, "")])
     if not new.ocr_failures:
-        for line, words in zip(alone_old, pool_old.left):
+        for line, words in zip(alone_old, pool_old.left, strict=True):
             if gone.real(extra_new.claim(words), came):
                 kind = "table_row_removed" if line.cells else "text_removed"
                 changes.append(Change(kind, line.text, None, line.box, None, line.block, None))
     if not old.ocr_failures:
-        for line, words in zip(alone_new, pool_new.left):
+        for line, words in zip(alone_new, pool_new.left, strict=True):
             if came.real(extra_old.claim(words), gone):
                 kind = "table_row_added" if line.cells else "text_added"
                 changes.append(Change(kind, None, line.text, None, line.box, None, line.block))

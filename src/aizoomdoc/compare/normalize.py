@@ -110,7 +110,7 @@ def _misread_only(a: str, b: str) -> bool:
     """Equal but for letters read in the other alphabet («Т/F» and «Т/Ф») or for characters an OCR
     confuses («П1» and «ПЛ», «м3/ч» and «мз/ч»); same length."""
     return all(x == y or (x.isalpha() and y.isalpha() and (_LATIN.match(x) is None) != (_LATIN.match(y) is None))
-               or frozenset((x, y)) in _CONFUSED for x, y in zip(a, b))
+               or frozenset((x, y)) in _CONFUSED for x, y in zip(a, b, strict=True))
 
 
 def _one_edit(a: str, b: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from aizoomdoc.compare.content import PdfText, SheetText, ocr_sheet
+from aizoomdoc.compare.content import PdfText, SheetText, Word, ocr_sheet
 from aizoomdoc.compare.model import RegisterCheck, RegisterEntry, SheetDiff
 from aizoomdoc.compare.normalize import sheet_number_key, tokens
 from aizoomdoc.compare.textdiff import reading_order
@@ -57,10 +57,9 @@ def entries_from_rows(rows: Iterable[tuple[int, list[str]]]) -> list[RegisterEnt
     for page_index, cells in rows:
         if _is_header(cells):
             keys = [" ".join(tokens(c)) for c in cells]
-            rev = next(k for k, v in enumerate(keys) if v.startswith("изм"))
-            sheet = next(k for k, v in enumerate(keys) if v == "лист")
-            text = next(k for k, v in enumerate(keys) if "содержание" in v)
-            columns = (rev, sheet, text)
+            columns = (next(k for k, v in enumerate(keys) if v.startswith("изм")),
+                       next(k for k, v in enumerate(keys) if v == "лист"),
+                       next(k for k, v in enumerate(keys) if "содержание" in v))
             continue
         if columns is None:
             continue
@@ -103,7 +102,7 @@ def entries_from_words(sheet: SheetText) -> list[RegisterEntry]:
         sheet_col = (head.box[2] + gap, sheet_h.box[2] + gap)
         text_col = (sheet_col[1], right - 0.002)
         below = sorted((w for w in words if w.box[1] > head.box[3]), key=lambda w: (w.cy, w.box[0]))
-        anchors = []
+        anchors: list[Word] = []
         for w in below:
             if not rev_col[0] <= w.cx <= rev_col[1]:
                 continue

@@ -195,7 +195,7 @@ def resave(src: str | Path, dst: str | Path) -> None:
     a new file, not a new revision."""
     pdf = pymupdf.open(src)
     try:
-        for page in pdf:
+        for page in pdf.pages():
             page.clean_contents()
         pdf.save(dst, garbage=4, deflate=True, clean=True)
     finally:

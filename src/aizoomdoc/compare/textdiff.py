@@ -205,9 +205,9 @@ def group_leftovers(old: SheetText, new: SheetText, left_old: set[int], left_new
     # Bucket by a coarse grid so that large pages stay fast.
     cells: dict[tuple[int, int], list[int]] = defaultdict(list)
     n = 64
-    for k, (_side, _w, b) in enumerate(items):
-        for i in range(max(0, int(b[0] * n) - 1), min(n, int(b[2] * n) + 2)):
-            for j in range(max(0, int(b[1] * n) - 1), min(n, int(b[3] * n) + 2)):
+    for k, (_side, _w, box) in enumerate(items):
+        for i in range(max(0, int(box[0] * n) - 1), min(n, int(box[2] * n) + 2)):
+            for j in range(max(0, int(box[1] * n) - 1), min(n, int(box[3] * n) + 2)):
                 cells[(i, j)].append(k)
     for members in cells.values():
         for x in range(len(members)):
@@ -342,7 +342,7 @@ def _row_change(old: SheetText, new: SheetText, row_old: Row | None, row_new: Ro
     columns = _merge_spans(spans)
     cells_old = _cells(old.words, ob, columns, off.dx)
     cells_new = _cells(new.words, nb, columns, 0.0)
-    cells = [CellChange(k + 1, a, b) for k, (a, b) in enumerate(zip(cells_old, cells_new))
+    cells = [CellChange(k + 1, a, b) for k, (a, b) in enumerate(zip(cells_old, cells_new, strict=True))
              if squash_key(a) != squash_key(b)]
     text_old = " | ".join(c for c in cells_old if c)
     text_new = " | ".join(c for c in cells_new if c)

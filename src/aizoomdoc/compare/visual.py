@@ -10,6 +10,7 @@ joined into regions and specks smaller than ``min_pixels`` are dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -168,7 +169,7 @@ def _components(on: np.ndarray, rem: np.ndarray, add: np.ndarray, bridge: int, c
             continue
         edges = np.flatnonzero(np.diff(np.concatenate(([0], row.view(np.int8), [0]))))
         current = []
-        for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist()):
+        for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
             k = len(runs)
             runs.append((y, a, b))
             parent.append(k)
@@ -206,18 +207,20 @@ def merge_regions(regions: list[Region], max_regions: int) -> list[Region]:
         gap = max(0.01, gap * 2)
 
 
+def _find(parent: list[int], a: int) -> int:
+    """The root of ``a`` in the union-find forest ``parent`` (paths halved on the way)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
 def _merge_once(regions: list[Region], gap: float) -> list[Region]:
     """Regions within ``gap`` of each other united (repeated until no two are that close)."""
     out = list(regions)
     while True:
         parent = list(range(len(out)))
-
-        def find(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
-
+        find = functools.partial(_find, parent)
         order = sorted(range(len(out)), key=lambda k: out[k].box[0])
         for n, i in enumerate(order):  # sweep along x: only boxes starting before this one ends
             a = out[i].box

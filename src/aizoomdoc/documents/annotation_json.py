@@ -34,9 +34,9 @@ from aizoomdoc.documents.base import (
     sheet_from_mapping,
 )
 from aizoomdoc.documents.json_repair import loads_tolerant
+from aizoomdoc.documents.model import Block, BlockType, Document, Page
 from aizoomdoc.documents.read_warnings import add as add_warnings
 from aizoomdoc.documents.read_warnings import warning
-from aizoomdoc.documents.model import Block, BlockType, Document, Page
 from aizoomdoc.errors import DocumentError
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def load_json(source: Source, problems: list[dict[str, Any]] | None = None) -> A
         detail = f"строка {exc.lineno}, столбец {exc.colno}: {exc.msg}"
         error = DocumentError("documents.json_invalid", path=str(source.path), detail=detail)
         repaired = loads_tolerant(text) if problems is not None else None
-        if repaired is None:
+        if repaired is None or problems is None:
             raise error from exc
         problems.append(warning("truncated" if repaired[1] == "truncated" or cut else "json_broken",
                                 line=exc.lineno))

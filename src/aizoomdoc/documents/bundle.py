@@ -156,9 +156,9 @@ def attach_coordinates(doc: Document, json_path: Path) -> bool:
                 b.extra.setdefault(key, o.extra[key])
     sizes = {p.page_index: p for p in other.pages}
     for page in doc.pages:
-        o = sizes.get(page.page_index)
-        if o is not None and not page.size_known:
-            page.width, page.height, page.unit = o.width, o.height, o.unit
+        known = sizes.get(page.page_index)
+        if known is not None and not page.size_known:
+            page.width, page.height, page.unit = known.width, known.height, known.unit
     doc.metadata["coords_from"] = str(json_path)
     if "pdf_name" in other.metadata:
         doc.metadata.setdefault("pdf_name", other.metadata["pdf_name"])

@@ -76,7 +76,7 @@ async def _run(settings: Any, source: Source, fn: Callable[..., Any], *args: Any
         return await worker_pool(settings).run(fn, *args, limits=limits, on_limit=_on_limit(settings, source))
     except AizoomdocError:
         raise
-    except Exception as exc:  # a reader bug on odd input: the uploader gets a clear 422, the log the detail
+    except Exception as exc:  # noqa: BLE001 - a reader bug on odd input: the uploader gets a clear 422, the log the detail
         log.warning("reading %s failed unexpectedly: %r", source.name, exc)
         raise DocumentError("documents.unreadable", path=str(source.path),
                             detail=f"{type(exc).__name__}") from exc

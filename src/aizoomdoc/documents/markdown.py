@@ -285,8 +285,8 @@ class _Parser:
             # D2 image record.
             self.flush()
             self.dialects.add("D2")
-            meta = obj.get("doc_metadata") if isinstance(obj.get("doc_metadata"), dict) else {}
-            image = obj.get("image") if isinstance(obj.get("image"), dict) else {}
+            meta = found if isinstance(found := obj.get("doc_metadata"), dict) else {}
+            image = found if isinstance(found := obj.get("image"), dict) else {}
             uri = str(image.get("uri") or "")
             block_id = PurePosixPath(uri.replace("\\", "/")).stem if uri else None
             page = meta.get("page")

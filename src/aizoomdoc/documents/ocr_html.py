@@ -34,6 +34,8 @@ from aizoomdoc.documents.base import (
     sheet_from_mapping,
 )
 from aizoomdoc.documents.model import Block, BlockType, Document, Page, SheetInfo
+from aizoomdoc.documents.read_warnings import add as add_warnings
+from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.documents.text import (
     analysis_text,
     entities_list,
@@ -43,8 +45,6 @@ from aizoomdoc.documents.text import (
     squash,
     unwrap_analysis,
 )
-from aizoomdoc.documents.read_warnings import add as add_warnings
-from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.errors import DocumentError
 
 log = logging.getLogger(__name__)

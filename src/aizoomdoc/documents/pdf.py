@@ -17,6 +17,7 @@ not a table.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ def _table_rows(cells: list[_Cell]) -> list[list[_Cell]]:
         if len(line) < 2:
             continue
         line.sort(key=lambda c: c.x0)
-        if all(a.x1 <= b.x0 + 0.5 for a, b in zip(line, line[1:])):  # side by side, not overlapping
+        if all(a.x1 <= b.x0 + 0.5 for a, b in itertools.pairwise(line)):  # side by side, not overlapping
             rows.append(line)
     tables: list[list[list[_Cell]]] = []
     aligned: set[int] = set()
@@ -334,7 +335,7 @@ def page_sizes(data: bytes, path: str) -> list[tuple[float, float]]:
     """The displayed size in points of every page of a PDF (for bundles read with their PDF)."""
     pdf = _open(Source(Path(path), data))
     try:
-        return [(p.rect.width, p.rect.height) for p in pdf]
+        return [(p.rect.width, p.rect.height) for p in pdf.pages()]
     finally:
         pdf.close()
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from aizoomdoc.config import get_settings
 from aizoomdoc.store.database import Database
@@ -50,7 +51,7 @@ async def run_async_migrations() -> None:
     try:
         try:
             conn = await db.engine.connect()
-        except Exception as exc:  # noqa: BLE001 - one clear error for every way of failing
+        except (SQLAlchemyError, OSError, ValueError) as exc:  # one clear error for every way of failing to connect
             raise db.unavailable(exc) from None
         try:
             await conn.run_sync(do_run_migrations)

@@ -89,7 +89,7 @@ def _child_main() -> None:
         message = ("error", type(exc).__name__, exc.key, {k: str(v) for k, v in exc.params.items()})
     except MemoryError:
         message = ("memory",)
-    except Exception as exc:  # noqa: BLE001 - one line for the parent, the detail in the log
+    except Exception as exc:  # noqa: BLE001 - the child process top level: one line for the parent, the detail in the log
         log.exception("comparison failed")
         message = ("memory",) if "malloc" in str(exc) else ("crash", type(exc).__name__)
     sys.stdout.buffer.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
@@ -147,7 +147,8 @@ async def _run_process(job: dict[str, Any], *, timeout: float, memory_mb: int, w
     if process.returncode == 0 and out:
         try:
             message = pickle.loads(out)
-        except Exception:  # noqa: BLE001 - reported below as a failure
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+            # a truncated or garbled answer of the child: reported below as a failure
             message = None
     if message is None:
         tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["—"]
@@ -156,7 +157,7 @@ async def _run_process(job: dict[str, Any], *, timeout: float, memory_mb: int, w
             raise InvalidInputError("compare.memory", what=what, limit=memory_mb)
         raise InvalidInputError("compare.failed", what=what, detail=tail[0].split(":")[0][:80])
     if message[0] == "ok":
-        return message[1]  # type: ignore[no-any-return]
+        return message[1]
     if message[0] == "error":
         cls = getattr(errors, message[1], None)
         if not (isinstance(cls, type) and issubclass(cls, AizoomdocError)):
@@ -242,7 +243,7 @@ class CompareService:
             try:
                 data = json.dumps(comparison.to_dict(), ensure_ascii=False).encode()
                 await self.files.upload_bytes(data, key, content_type="application/json")
-            except Exception:  # noqa: BLE001 - the cache is an optimisation
+            except (AizoomdocError, OSError):  # the cache is an optimisation
                 log.warning("could not cache the comparison %s", key, exc_info=True)
         return comparison
 
@@ -251,7 +252,7 @@ class CompareService:
             data = await self.files.read_bytes(key)
         except NotFoundError:
             return None
-        except Exception:  # noqa: BLE001 - a broken cache is recomputed
+        except (AizoomdocError, OSError):  # an unreadable cache is recomputed
             log.warning("could not read the cached comparison %s", key, exc_info=True)
             return None
         try:

@@ -93,7 +93,7 @@ def pick_versions(documents: list[Document], question: str) -> tuple[Document, D
         hi = max(asked)
         new = by_rev.get(hi)
         if new is not None:
-            lower = [d for d in documents if d is not new and (revs[d.id] is None or revs[d.id] < hi)]
+            lower = [d for d in documents if d is not new and ((r := revs[d.id]) is None or r < hi)]
             named = [by_rev[r] for r in sorted(set(asked)) if r < hi and r in by_rev]
             old = named[-1] if named else max(lower, key=lambda d: revs[d.id] or -1, default=None) if lower else None
             if old is not None:
@@ -103,7 +103,7 @@ def pick_versions(documents: list[Document], question: str) -> tuple[Document, D
         new = max(numbered, key=lambda d: revs[d.id] or 0)
         rest = [d for d in documents if d is not new]
         older = [d for d in rest if revs[d.id] is None or (revs[d.id] or 0) < (revs[new.id] or 0)]
-        old = max(older, key=lambda d: revs[d.id] if revs[d.id] is not None else -1) if older else rest[0]
+        old = max(older, key=lambda d: -1 if (r := revs[d.id]) is None else r) if older else rest[0]
         return old, new
     return documents[0], documents[1]
 
@@ -164,7 +164,7 @@ def _write(old: Document, new: Document, comparison: Comparison, sheets: list[Sh
     for d in sheets:
         lines.append(f"**{sheet_line(d)}**")
     if changes:
-        for n, ((_sheet, c), cite) in enumerate(zip(changes, cites), 1):
+        for n, ((_sheet, c), cite) in enumerate(zip(changes, cites, strict=True), 1):
             lines.append(f"{n}. {describe_change(c)} — {cite}")
         total = sum(len(d.changes) for d in sheets)
         if total > len(changes):

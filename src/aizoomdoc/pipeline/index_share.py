@@ -17,6 +17,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 
 from aizoomdoc.search import IndexCache, SearchIndex
@@ -69,7 +70,7 @@ class SharedIndexes:
 
         try:
             return await asyncio.to_thread(load)
-        except Exception:  # noqa: BLE001 - a damaged entry is a miss
+        except (tarfile.TarError, OSError, EOFError, zlib.error):  # a damaged entry is a miss
             log.warning("ignoring a damaged shared search index %s", key, exc_info=True)
             return None
 

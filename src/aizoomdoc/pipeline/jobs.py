@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,7 +102,9 @@ class DocumentJobs:
         self.cache = OcrCache(service.db)
 
     async def run(self, task: str, kwargs: dict[str, Any]) -> list[Step]:
-        fn = {"ingest": self.ingest, "ocr_page": self.ocr_page, "finish": self.finish}[task]
+        steps: dict[str, Callable[..., Awaitable[list[Step]]]] = {
+            "ingest": self.ingest, "ocr_page": self.ocr_page, "finish": self.finish}
+        fn = steps[task]
         return await fn(**kwargs)
 
     async def run_all(self, first: Step, progress: Any = None) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from aizoomdoc.errors import DocumentError, InvalidInputError, NotFoundError
+from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError, NotFoundError
 from aizoomdoc.store.files import FileStorage
 from aizoomdoc.store.files.paths import unique_filename
 from aizoomdoc.store.library import LibraryStore
@@ -238,7 +238,7 @@ class LibraryService:
     async def _delete_object(self, key: str) -> None:
         try:
             await self.storage.delete_file(key)
-        except Exception:  # noqa: BLE001 - the record is gone; an orphaned object is logged
+        except (AizoomdocError, OSError):  # the record is gone; an orphaned object is logged
             log.warning("could not delete the stored file %s", key, exc_info=True)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.base import document_id_for
+from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source, read_source
 from aizoomdoc.documents.model import Document
 from aizoomdoc.errors import DatabaseUnavailableError
@@ -55,7 +55,7 @@ class OfflineFallbackSource:
         out: list[Document] = []
         for ref in refs:
             source = await asyncio.to_thread(load_source, ref, self.settings.max_file_size_bytes)
-            sha = await asyncio.to_thread(lambda: source.sha256)
+            sha = await asyncio.to_thread(_sha256, source)
             doc_id = document_id_for(sha, user)
             doc = self._local.get(doc_id)
             if doc is None:
@@ -84,6 +84,11 @@ class OfflineFallbackSource:
             if doc is not None and block is not None:
                 found.append(FoundBlock(doc, block, h.score))
         return found
+
+
+def _sha256(source: Source) -> str:
+    """The content hash of a source (hashing a large file is work for a thread)."""
+    return source.sha256
 
 
 __all__ = ["OfflineFallbackSource"]

@@ -82,7 +82,7 @@ async def _run_step(app: Any, context: Any, task: str, kwargs: dict[str, Any]) -
     jobs: DocumentJobs = context.additional_context["jobs"]
     try:
         follow = await jobs.run(task, kwargs)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a job: retried by the queue, the last failure recorded on the document
         last = context.job.attempts + 1 >= jobs.settings.jobs_max_attempts
         log.warning("job %s of %s failed (attempt %d)%s", task, kwargs.get("document_id"),
                     context.job.attempts + 1, ": giving up" if last else "", exc_info=not isinstance(exc, AizoomdocError))
@@ -104,9 +104,12 @@ class QueueJobs:
 
     async def enqueue(self, document_id: str, user_id: str) -> None:
         if not self._open:
+            from procrastinate.exceptions import ConnectorException
+            from psycopg import Error as PsycopgError
+
             try:
                 await self.app.open_async()
-            except Exception as exc:  # noqa: BLE001 - the psycopg/pool error, said in Russian
+            except (PsycopgError, ConnectorException, OSError) as exc:  # the pool's error, said in Russian
                 raise DatabaseError("db.error", target="очередь задач", detail=type(exc).__name__) from exc
             self._open = True
         await defer(self.app, [Step("ingest", {"document_id": document_id, "user_id": user_id})])
@@ -142,7 +145,7 @@ class LocalJobs:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - retried, then the document says what went wrong
+            except Exception as exc:  # noqa: BLE001 - the local worker: retried, then the document says what went wrong
                 log.warning("processing %s failed (attempt %d)", document_id, attempt, exc_info=True)
                 error = str(exc) if isinstance(exc, AizoomdocError) else t("api.internal")
                 await asyncio.sleep(min(2.0 * attempt, 10.0))
@@ -213,7 +216,7 @@ async def _rescue_stalled(app: Any, settings: Settings) -> None:
                 log.warning("job %s (%s) was running on a worker that stopped answering: queued again",
                             job.id, job.task_name)
                 await app.job_manager.retry_job(job)
-        except Exception:  # noqa: BLE001 - the next round tries again
+        except Exception:  # noqa: BLE001 - a background loop that must outlive any round; the next one tries again
             log.warning("could not look for stalled jobs", exc_info=True)
         await asyncio.sleep(max(settings.jobs_stalled_seconds / 3, 0.5))
 

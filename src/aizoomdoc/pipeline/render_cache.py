@@ -87,8 +87,8 @@ def unpack(blob: bytes) -> RenderedImage:
     grid = Grid(*head["grid"]) if head.get("grid") else None
     return RenderedImage(data=data, mime=head["mime"], width=int(head["width"]), height=int(head["height"]),
                          dpi=float(head["dpi"]), page_index=int(head["page_index"]),
-                         bbox_norm=tuple(head["bbox_norm"]), text_size_pt=head.get("text_size_pt"),  # type: ignore[arg-type]
-                         grid=grid, frame=tuple(head.get("frame") or (0.0, 0.0, 1.0, 1.0)),  # type: ignore[arg-type]
+                         bbox_norm=tuple(head["bbox_norm"]), text_size_pt=head.get("text_size_pt"),
+                         grid=grid, frame=tuple(head.get("frame") or (0.0, 0.0, 1.0, 1.0)),
                          extra=head.get("extra") or {})
 
 
@@ -108,7 +108,7 @@ class RenderCache:
             if blob is not None:
                 try:
                     img = unpack(blob)
-                except Exception:  # noqa: BLE001 - a damaged entry is a miss
+                except (struct.error, ValueError, KeyError, TypeError, IndexError):  # a damaged entry is a miss
                     log.warning("ignoring a damaged cached render %s", key[:12])
                 else:
                     if counters is not None:

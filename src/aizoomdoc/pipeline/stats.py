@@ -213,8 +213,8 @@ class StatsService:
                 for n in range((last - first).days + 1):
                     day(first + timedelta(days=n))
         out = []
-        for d in sorted(days):
-            row = days[d]
+        for when in sorted(days):
+            row = days[when]
             secs = row.pop("_seconds")
             row["answer_seconds_p50"] = percentile(secs, 0.5)
             row["answer_seconds_p95"] = percentile(secs, 0.95)

@@ -65,7 +65,7 @@ def rows_job(path: str, opts: RenderOptions, items: list[tuple[Block, tuple[str,
                 row = table_row_hit(block, page, _rules.get(path, block.page_index, page), codes)
                 if row is not None:
                     row.extra["text_pt"] = text_size_in(page, norm_to_rect(page, row.coords_norm), 0.0)
-        except Exception:  # noqa: BLE001 - see the module doc
+        except Exception:  # noqa: BLE001 - PyMuPDF on an untrusted page raises many kinds; the hit stays (module doc)
             log.warning("table row of %s not found", block.id, exc_info=True)
             row = None
         out.append(row)
@@ -83,7 +83,7 @@ def text_sizes_job(path: str, opts: RenderOptions, boxes: list[tuple[int, Box]])
             if page is not None:
                 renderer.check_complexity(page)
                 size = text_size_in(page, norm_to_rect(page, box), 0.0)
-        except Exception:  # noqa: BLE001 - the layout assumes a usual size
+        except Exception:  # noqa: BLE001 - PyMuPDF on an untrusted page raises many kinds; the layout assumes a usual size
             log.warning("text size on page %d not read", page_index + 1, exc_info=True)
         out.append(size)
     return out
@@ -112,10 +112,10 @@ async def rows_for_hits(found: Sequence[FoundBlock], question: str, renderer: Is
     for path, idx in _by_document(found).items():
         try:
             result = await renderer.analyze(rows_job, path, opts, [(found[i].block, codes) for i in idx])
-        except Exception:  # noqa: BLE001 - see the module doc
+        except Exception:  # noqa: BLE001 - the worker re-raises whatever the page raised; the hits stay (module doc)
             log.warning("table rows of %s not read", path, exc_info=True)
             continue
-        rows.update({i: row for i, row in zip(idx, result) if row is not None})
+        rows.update({i: row for i, row in zip(idx, result, strict=True) if row is not None})
     out: list[FoundBlock] = []
     seen: set[tuple[str, str]] = set()
     for i, f in enumerate(found):
@@ -145,9 +145,9 @@ async def hit_text_sizes(found: Sequence[FoundBlock], renderer: IsolatedRenderer
         boxes = [(todo[i].block.page_index, tuple(todo[i].block.coords_norm)) for i in idx]
         try:
             result = await renderer.analyze(text_sizes_job, path, opts, boxes)
-        except Exception:  # noqa: BLE001 - the layout assumes a usual size
+        except Exception:  # noqa: BLE001 - the worker re-raises whatever the page raised; a usual size is assumed
             log.warning("text sizes of %s not read", path, exc_info=True)
             continue
-        for i, size in zip(idx, result):
+        for i, size in zip(idx, result, strict=True):
             sizes[(todo[i].document.id, todo[i].block.id)] = size
     return sizes

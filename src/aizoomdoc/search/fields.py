@@ -108,7 +108,7 @@ def block_title(text: str, block_type: str, extra: dict[str, Any] | None) -> str
     if isinstance(extra.get("title"), str) and extra["title"].strip():
         return extra["title"].strip()[:MAX_TITLE]
     if block_type == "image":
-        analysis = extra.get("analysis") if isinstance(extra.get("analysis"), dict) else {}
+        analysis = found if isinstance(found := extra.get("analysis"), dict) else {}
         summary = extra.get("summary") or analysis.get("content_summary")
         kind = extra.get("kind")
         if isinstance(summary, str) and summary.strip():

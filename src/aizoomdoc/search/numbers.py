@@ -94,7 +94,7 @@ def mark_list(text: str) -> list[str]:
     """«ОГ-13, 14, 15» → ["ОГ-14", "ОГ-15"]: the marks a list names by their numbers only."""
     if "," not in text:
         return []
-    out = []
+    out: list[str] = []
     for m in _MARK_LIST.finditer(text):
         prefix = m.group(1)
         out.extend(prefix + num for num in re.findall(r"\d{1,3}(?:\.\d{1,2})?", m.group(3)))

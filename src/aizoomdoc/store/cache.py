@@ -155,6 +155,14 @@ class MemoryCache:
             self._bytes = 0
 
 
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis call raises when Redis is not usable: the client's errors, the socket's, and a
+    malformed REDIS_URL (``ValueError`` from the client's URL parser). Imported on use, like the client."""
+    from redis.exceptions import RedisError
+
+    return (RedisError, OSError, ValueError)
+
+
 class RedisCache:
     """Our entries in a (possibly shared) Redis, with a TTL and a cap on their total size.
 
@@ -233,7 +241,7 @@ class RedisCache:
         if client is not None:
             try:
                 await client.aclose()
-            except Exception:  # noqa: BLE001 - closing a dead connection
+            except redis_errors():  # closing a dead connection
                 log.debug("closing the Redis client failed", exc_info=True)
 
 
@@ -298,7 +306,7 @@ class SharedCache:
         if self.redis_available:
             try:
                 data = await self.redis.get(namespace, key)  # type: ignore[union-attr]
-            except Exception as exc:  # noqa: BLE001 - a cache failure is a miss
+            except redis_errors() as exc:  # a cache failure is a miss
                 self._redis_failed(c, exc)
             else:
                 self._breaker.ok()
@@ -318,7 +326,7 @@ class SharedCache:
         if self.redis_available:
             try:
                 await self.redis.put(namespace, key, data)  # type: ignore[union-attr]
-            except Exception as exc:  # noqa: BLE001 - a cache failure loses nothing
+            except redis_errors() as exc:  # a cache failure loses nothing
                 self._redis_failed(c, exc)
             else:
                 self._breaker.ok()
@@ -359,4 +367,4 @@ def shared_cache(settings: Settings) -> SharedCache | None:
         return cache
 
 
-__all__ = ["CacheCounters", "MemoryCache", "RedisCache", "SharedCache", "shared_cache"]
+__all__ = ["CacheCounters", "MemoryCache", "RedisCache", "SharedCache", "redis_errors", "shared_cache"]

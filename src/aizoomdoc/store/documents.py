@@ -8,6 +8,7 @@ are written in one transaction; the same (user, sha256) twice is a no-op.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import itertools
 import json
@@ -183,12 +184,12 @@ class DocumentStore:
         return list(zip(
             block_row_ids(doc_id, block_ids), itertools.repeat(doc_id, len(br)), block_ids,
             [b.get("position", i) for i, b in enumerate(br)], page_index,
-            [b.get("page_number") or p + 1 for b, p in zip(br, page_index)],
+            [b.get("page_number") or p + 1 for b, p in zip(br, page_index, strict=True)],
             [b["block_type"] for b in br], [b.get("text") or "" for b in br],
             _boxes_json([b.get("coords_norm") for b in br]), _boxes_json([b.get("coords_px") for b in br]),
             [bool(b.get("has_coords", True)) for b in br], _json_column([b.get("links") for b in br]),
             [b.get("crop_ref") for b in br], _json_column([b.get("sheet") for b in br]),
-            _json_column([b.get("extra") for b in br]),
+            _json_column([b.get("extra") for b in br]), strict=True,
         ))
 
     def _insert_blocks(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -297,7 +298,8 @@ class DocumentStore:
         stmt = select(func.count()).select_from(documents).where(documents.c.user_id == self.user_id)
         return await self._run(lambda conn: int(conn.execute(stmt).scalar_one()))
 
-    async def blocks(self, document_ids: Iterable[str], pages: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    async def blocks(self, document_ids: Iterable[str], pages: Iterable[int] | None = None,
+                     ) -> builtins.list[dict[str, Any]]:  # (``list`` is the method above)
         """Blocks of the user's documents in reading order (document order as given, then position).
 
         ``pages``: only these 1-based page numbers.

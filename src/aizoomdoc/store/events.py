@@ -26,6 +26,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Table,
     Text,
     UniqueConstraint,
     and_,
@@ -38,10 +39,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from aizoomdoc.errors import InvalidInputError, NotFoundError
+from aizoomdoc.errors import AizoomdocError, InvalidInputError, NotFoundError
 from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.models import GUID, NOW, Base, JSONType
@@ -78,8 +79,8 @@ class ApiTokenRow(Base):
     __table_args__ = (UniqueConstraint("token_hash"), Index(None, "user_id"))
 
 
-events = ChatEventRow.__table__
-tokens = ApiTokenRow.__table__
+events: Table = ChatEventRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
+tokens: Table = ApiTokenRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
 
 
 async def _run(db: Database, fn: Callable[[Connection], T], user_id: str | None = None) -> T:
@@ -139,7 +140,7 @@ class ChatEventLog:
         for attempt in range(_APPEND_ATTEMPTS):
             try:
                 return await _run(self.db, work, self.user_id)
-            except Exception as exc:  # noqa: BLE001 - a number taken by another writer: try again
+            except (AizoomdocError, SQLAlchemyError) as exc:  # a number taken by another writer: try again
                 if not _is_conflict(exc):
                     raise
                 if await self._chat_missing(chat_id):
@@ -206,7 +207,7 @@ class PgEventListener:
     def _callback(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
             self.on_chat(payload)
-        except Exception:  # noqa: BLE001 - a listener must never die of a callback
+        except Exception:  # noqa: BLE001 - the listener (asyncpg's callback) must never die of a handler; logged
             log.debug("event notification handler failed", exc_info=True)
 
     async def _loop(self) -> None:
@@ -227,15 +228,15 @@ class PgEventListener:
                     await asyncio.wait_for(conn.fetchval("SELECT 1"), self.db.settings.db_connect_timeout)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - reconnect with backoff
+            except Exception as exc:  # noqa: BLE001 - the listener loop must outlive any failure: reconnect with backoff
                 log.debug("event listener connection failed: %s", type(exc).__name__)
             finally:
                 self.active = False
                 if conn is not None:
                     try:
                         await conn.close(timeout=2)
-                    except Exception:  # noqa: BLE001
-                        pass
+                    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                        pass  # closing a broken connection
             if not self._closed:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -291,10 +292,11 @@ class ApiTokenStore:
         if not user_id:
             raise InvalidInputError("store.empty", field="user_id")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        row = {"id": str(uuid.uuid4()), "user_id": user_id, "name": name,
+        token_id = str(uuid.uuid4())
+        row = {"id": token_id, "user_id": user_id, "name": name,
                "token_hash": hash_token(token, self._pepper), "created_at": datetime.now(UTC)}
         await _run(self.db, lambda conn: conn.execute(insert(tokens).values(**row)))
-        return row["id"], token
+        return token_id, token
 
     async def lookup(self, token: str) -> str | None:
         """The user id a token belongs to, or None. Marks the token used."""

@@ -36,7 +36,6 @@ from sqlalchemy.engine import Connection
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.store import validate
 from aizoomdoc.store.clock import utcnow
-from aizoomdoc.store.validate import new_ids
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.files.paths import validate_key
 from aizoomdoc.store.library_models import (
@@ -47,6 +46,7 @@ from aizoomdoc.store.library_models import (
     StorageFileRow,
 )
 from aizoomdoc.store.models import Chat, ChatMessage
+from aizoomdoc.store.validate import new_ids
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -188,39 +188,40 @@ class LibraryStore:
         Names are unique among siblings; nesting is at most :data:`MAX_DEPTH` levels.
         """
         owner = self._owner(user_id)
-        values = {
-            "id": new_ids(1)[0] if id is None else validate.canonical_uuid(id, "id"),
-            "user_id": owner, "name": folder_name(name),
-            "parent_id": None if parent_id is None else validate.canonical_uuid(parent_id, "parent_id"),
-            "slug": validate.text(slug, "slug", required=False, allow_empty=True),
-        }
+        folder_id = new_ids(1)[0] if id is None else validate.canonical_uuid(id, "id")
+        clean_name = folder_name(name)
+        parent = None if parent_id is None else validate.canonical_uuid(parent_id, "parent_id")
         now = utcnow()
-        values.update(created_at=now, updated_at=now)
+        values: dict[str, Any] = {
+            "id": folder_id, "user_id": owner, "name": clean_name, "parent_id": parent,
+            "slug": validate.text(slug, "slug", required=False, allow_empty=True),
+            "created_at": now, "updated_at": now,
+        }
 
         def work(conn: Connection) -> None:
-            if conn.execute(select(folders.c.id).where(folders.c.id == values["id"])).first() is not None:
+            if conn.execute(select(folders.c.id).where(folders.c.id == folder_id)).first() is not None:
                 return  # written before (a replay): a no-op
-            parent = values["parent_id"]
             if parent is not None:
                 row = self._folder(conn, parent)
                 if row["user_id"] != owner:
                     raise NotFoundError("library.folder_not_found", folder_id=parent)
                 if self._depth(conn, parent) >= MAX_DEPTH:
                     raise InvalidInputError("library.too_deep", max=MAX_DEPTH)
-            self._check_sibling(conn, owner, parent, values["name"])
+            self._check_sibling(conn, owner, parent, clean_name)
             conn.execute(folders.insert().values(**values))
 
         await self._run(work)
-        return values["id"]
+        return folder_id
 
     @staticmethod
     def _depth(conn: Connection, folder_id: str) -> int:
-        depth, current, seen = 0, folder_id, set()
+        depth, seen = 0, set[str]()
+        current: str | None = folder_id
         while current is not None and current not in seen and depth <= MAX_DEPTH:
             seen.add(current)
             depth += 1
-            current = conn.execute(select(folders.c.parent_id).where(folders.c.id == current)).scalar()
-            current = str(current) if current is not None else None
+            up = conn.execute(select(folders.c.parent_id).where(folders.c.id == current)).scalar()
+            current = str(up) if up is not None else None
         return depth
 
     @staticmethod

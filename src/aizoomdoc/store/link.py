@@ -67,12 +67,13 @@ class Link:
             self.probes += 1
             try:
                 ok = await self._check()
-            except Exception:  # noqa: BLE001 - a probe never raises
+            except Exception:  # noqa: BLE001 - the probe loop must outlive any check; logged
+                log.debug("%s: probe failed", self.name, exc_info=True)
                 ok = False
             if ok:
                 try:
                     back = await self._on_back()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - the probe loop must outlive a failed sync; logged
                     log.warning("%s: sync after reconnect failed", self.name, exc_info=True)
                     back = False
                 if back:
@@ -106,7 +107,7 @@ class Link:
             self._again = False
             try:
                 ok = await self._on_back()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - a background task: a failed sync is logged, retried later
                 log.warning("%s: background sync failed", self.name, exc_info=True)
                 ok = False
             if not self.online:

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aizoomdoc.config import Settings
-from aizoomdoc.errors import DatabaseUnavailableError, NotFoundError
+from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError
 from aizoomdoc.store import validate
 from aizoomdoc.store.chats import ChatStore
 from aizoomdoc.store.clock import stamps, to_iso, utcnow
@@ -45,7 +46,7 @@ from aizoomdoc.store.rows import (
     message_rows,
     result_rows,
 )
-from aizoomdoc.store.sync import SyncReport, Syncer
+from aizoomdoc.store.sync import Syncer, SyncReport
 from aizoomdoc.store.validate import canonical_uuid, json_value, row_list
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class _Shared:
         try:
             await asyncio.wait_for(self.root_cloud.db.check(), self.settings.db_connect_timeout + 1.0)
             return True
-        except Exception:  # noqa: BLE001 - a probe never raises
+        except (AizoomdocError, TimeoutError):  # a probe answers, never raises
             return False
 
     async def _sync(self) -> bool:
@@ -398,7 +399,7 @@ class ResilientChatStore:
         for chat_id, chat_rows in by_chat.items():
             cloud_rows = [{k: v for k, v in r.items() if k != "uploaded_at"} for r in chat_rows]
             done, _ = await self._write(chat_id, [self._entry("add_image", r, chat_id) for r in chat_rows],
-                                        lambda: self.cloud.add_images_bulk(cloud_rows))
+                                        functools.partial(self.cloud.add_images_bulk, cloud_rows))
             self._remember("image", chat_rows)
             if done and pending_keys:
                 # The upload may have finished while the record was being written: queue the URL
@@ -473,7 +474,7 @@ class ResilientChatStore:
         for chat_id, chat_rows in by_chat.items():
             cloud_rows = [{k: v for k, v in r.items() if k != "created_at"} for r in chat_rows]
             await self._write(chat_id, [self._entry("add_result", r, chat_id) for r in chat_rows],
-                              lambda: self.cloud.add_search_results_bulk(cloud_rows))
+                              functools.partial(self.cloud.add_search_results_bulk, cloud_rows))
             self._remember("result", chat_rows)
 
     async def add_search_result(self, chat_id: str, message_id: str, block_id: str, page_number: int | None,

@@ -57,7 +57,7 @@ _SYNC_STATES = frozenset(SYNC_STATES)
 
 def as_dicts(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The rows as dicts keyed by ``columns``."""
-    return [dict(zip(columns, row)) for row in rows]
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def chat_row(title: Any, user_id: Any, description: Any, document_path: Any, metadata: Any, id_: Any,

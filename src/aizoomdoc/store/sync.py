@@ -41,8 +41,8 @@ from sqlalchemy.engine import Connection
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import AizoomdocError, DatabaseUnavailableError, NotFoundError, StorageUnavailableError
-from aizoomdoc.store.database import Database
 from aizoomdoc.store.clock import now_iso, parse_utc, to_iso
+from aizoomdoc.store.database import Database
 from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry
 from aizoomdoc.store.models import GUID, Chat, ChatImage, ChatMessage, SearchResult
 
@@ -292,10 +292,10 @@ class Syncer:
 
     async def aclose(self) -> None:
         for obj in self._own:
-            fn = getattr(obj, "aclose", None) or getattr(obj, "dispose")
+            fn = getattr(obj, "aclose", None) or obj.dispose
             try:
                 await fn()
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:  # noqa: BLE001 - closing engines and clients of any kind is best effort, logged
                 log.debug("closing %r failed", obj, exc_info=True)
         self._own.clear()
 
@@ -367,7 +367,7 @@ class Syncer:
                                                 user_id=run[0].user_id)
         except DatabaseUnavailableError:
             raise
-        except Exception as exc:  # noqa: BLE001 - isolate the entry that fails
+        except Exception as exc:  # noqa: BLE001 - the replay loop isolates the entry that fails, whatever it raised
             if len(run) > 1:
                 for e in run:
                     if not await self._apply([e], report):
@@ -462,7 +462,7 @@ class Syncer:
             return
         try:
             self.local._delete_sync(key)
-        except Exception:  # noqa: BLE001 - the copy is redundant now; never fail the sync for it
+        except (AizoomdocError, OSError):  # the copy is redundant now; never fail the sync for it
             log.warning("could not remove the local copy of an uploaded file", exc_info=True)
 
     def _cleanup_uploaded(self) -> None:

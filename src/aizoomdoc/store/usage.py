@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
 from aizoomdoc.store.database import Database
@@ -21,8 +21,8 @@ from aizoomdoc.store.usage_models import UsageDocumentRow, UsageQuestionRow
 
 T = TypeVar("T")
 
-questions = UsageQuestionRow.__table__
-documents = UsageDocumentRow.__table__
+questions: Table = UsageQuestionRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
+documents: Table = UsageDocumentRow.__table__  # type: ignore[assignment]  # a declarative __table__ is a Table; SQLAlchemy types it FromClause
 
 QUESTION_FIELDS = frozenset(c.name for c in questions.columns)
 DOCUMENT_FIELDS = frozenset(c.name for c in documents.columns)

@@ -168,8 +168,8 @@ def plan_viewports(
 
     regions: list[Region] = []
     for key, page_hits in by_page.items():
-        w, h = page_sizes.get(key, (1.0, 1.0))
-        aspect = (w / h) if w > 0 and h > 0 else 1.0
+        width, height = page_sizes.get(key, (1.0, 1.0))
+        aspect = (width / height) if width > 0 and height > 0 else 1.0
         for members in cluster_page(page_hits, aspect, opts):
             box = members[0].bbox_norm
             for m in members[1:]:

@@ -125,6 +125,7 @@ def resolve_zoom(
         if ref is None:
             known = ", ".join(sorted(images)) or "—"
             return ZoomRefusal(t("zoom.refuse.unknown_image", image_id=image_id, known=known))
+        local: Box | None
         if cell:
             grid = ref.grid or Grid()
             try:
@@ -153,7 +154,7 @@ def resolve_zoom(
     doc_id = args.get("document_id") or default_document_id
     if doc_id is None and len(page_counts) == 1:
         doc_id = next(iter(page_counts))
-    if doc_id not in page_counts:
+    if not isinstance(doc_id, str) or doc_id not in page_counts:
         known = ", ".join(sorted(page_counts)) or "—"
         return ZoomRefusal(t("zoom.refuse.unknown_document", document_id=doc_id, known=known))
     page = args.get("page")

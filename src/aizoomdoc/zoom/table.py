@@ -13,6 +13,7 @@ page points (rotation applied).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ class TableRow:
     def cells(self) -> list[tuple[float, float]]:
         """The columns as (x0, x1) pairs, left to right."""
         xs = sorted(self.columns)
-        return [(a, b) for a, b in zip(xs, xs[1:]) if b - a > TOL]
+        return [(a, b) for a, b in itertools.pairwise(xs) if b - a > TOL]
 
 
 def _merge(segments: Iterable[tuple[float, float, float]]) -> list[Rule]:

@@ -63,6 +63,7 @@ def _create_queue_schema() -> None:
     # Many statements with $$-quoted bodies: through the driver's simple query protocol, with the
     # queue's schema first on the search path of this transaction only.
     driver = op.get_bind().connection.driver_connection
+    assert driver is not None, "a connection in a migration is open"
     await_only(driver.execute(f"SET LOCAL search_path TO {QUEUE_SCHEMA}, public"))
     await_only(driver.execute(SchemaManager.get_schema()))
     await_only(driver.execute("SET LOCAL search_path TO DEFAULT"))

@@ -22,6 +22,7 @@ Layout of a backup root (a folder or ``s3://BUCKET/PREFIX``)::
 from __future__ import annotations
 
 import asyncio
+import builtins
 import gzip
 import hashlib
 import json
@@ -283,7 +284,7 @@ class BackupService:
         return removed
 
     # =========================================================================================
-    async def list(self, source: str) -> list[dict[str, Any]]:
+    async def list(self, source: str) -> builtins.list[dict[str, Any]]:
         target = open_target(self.settings, source)
         try:
             out = []
@@ -302,7 +303,8 @@ class BackupService:
         finally:
             await target.aclose()
 
-    async def _snapshots(self, target: BackupTarget) -> list[dict[str, Any]]:
+    # (``builtins.list``: in this class ``list`` is the method above.)
+    async def _snapshots(self, target: BackupTarget) -> builtins.list[dict[str, Any]]:
         ids: dict[str, bool] = {}
         for name in await target.list("snapshots/"):
             parts = name.split("/")
@@ -373,7 +375,7 @@ class BackupService:
             await target.aclose()
 
     async def _fetch_parts(self, target: BackupTarget, manifest: dict[str, Any], folder: Path,
-                           problems: list[Problem]) -> list[FileEntry] | None:
+                           problems: builtins.list[Problem]) -> builtins.list[FileEntry] | None:
         """Download every part into ``folder`` and check its hash; the file entries (None when
         the file list itself is unusable)."""
         base = f"snapshots/{manifest['id']}"
@@ -485,7 +487,7 @@ class BackupService:
         for key in keys:
             try:
                 await self.files.delete_file(key)
-            except Exception:  # noqa: BLE001 - best effort cleanup after a failed restore
+            except (AizoomdocError, OSError):  # best effort cleanup after a failed restore
                 log.warning("could not remove %s after a failed restore", key)
 
 
@@ -509,7 +511,7 @@ async def _bounded(fn: Callable[[Any], Any], items: Iterable[Any], limit: int) -
                 return
             try:
                 await fn(item)
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after the others stopped
+            except Exception as exc:  # noqa: BLE001 - not swallowed: re-raised below, after the other workers stopped
                 failed.append(exc)
                 return
 
@@ -519,11 +521,11 @@ async def _bounded(fn: Callable[[Any], Any], items: Iterable[Any], limit: int) -
 
 
 def _tool_version() -> str:
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         return version("aizoomdoc")
-    except Exception:  # noqa: BLE001
+    except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
 
 

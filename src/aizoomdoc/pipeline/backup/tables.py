@@ -129,7 +129,7 @@ def dump(conn: Connection, folder: Path) -> tuple[list[TablePart], str | None]:
         with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
             result = conn.execution_options(yield_per=1000).execute(select(*cols).order_by(*order))
             for row in result:
-                out.write(json.dumps({k: _encode(v) for k, v in zip(columns, row)}, ensure_ascii=False,
+                out.write(json.dumps({k: _encode(v) for k, v in zip(columns, row, strict=True)}, ensure_ascii=False,
                                      separators=(",", ":")))
                 out.write("\n")
                 count += 1

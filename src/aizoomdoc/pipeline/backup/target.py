@@ -50,7 +50,7 @@ class BackupTarget(ABC):
     async def delete_folder(self, folder: str) -> None:
         """Remove everything under ``folder`` (a name without the trailing ``/``)."""
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # noqa: B027 - a hook; the default is to need nothing
         """Make the target writable (create the folder / bucket)."""
 
     async def aclose(self) -> None:

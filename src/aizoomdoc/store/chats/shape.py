@@ -58,11 +58,11 @@ class RowShape:
 
     def convert_all(self, rows: Iterable[Any]) -> list[dict[str, Any]]:
         names = self.names
-        out = [dict(zip(names, row)) for row in rows]
+        out = [dict(zip(names, row, strict=True)) for row in rows]
         for name in self.json_names:
             present = [d for d in out if d[name] is not None]
             if present:
-                for d, value in zip(present, loads_many([d[name] for d in present])):
+                for d, value in zip(present, loads_many([d[name] for d in present]), strict=True):
                     d[name] = value
         return out
 

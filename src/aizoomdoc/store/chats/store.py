@@ -29,7 +29,8 @@ from aizoomdoc.store.rows import (
     message_rows,
     result_rows,
 )
-from aizoomdoc.store.validate import canonical_uuid, json_text, json_value, limit as check_limit, row_list
+from aizoomdoc.store.validate import canonical_uuid, json_text, json_value, row_list
+from aizoomdoc.store.validate import limit as check_limit
 
 T = TypeVar("T")
 
@@ -204,7 +205,7 @@ class ChatStore:
             # One statement on the asyncpg connection itself (see Statements.add_message_pg).
             [row] = message_rows(chat_id, [fields], [created_at], json_text)
             message_id = row[0]
-            pg_params = {f"m_{k}": v for k, v in zip(MESSAGE_COLUMNS, row)}
+            pg_params = {f"m_{k}": v for k, v in zip(MESSAGE_COLUMNS, row, strict=True)}
             pg_params["chat_id"] = chat_id
             pg_params["ts"] = created_at
             statement, names = sql.pg_sql(sql.add_message_pg, self.db.engine.dialect)
@@ -290,7 +291,7 @@ class ChatStore:
             "width": width, "height": height, "file_size": file_size, "page_number": page_number,
             "coords_norm": coords_norm, "sync_state": sync_state,
         }], [utcnow()], json_value)
-        return await self._add_under_message(self._sql.add_image, images, dict(zip(IMAGE_COLUMNS, row)))
+        return await self._add_under_message(self._sql.add_image, images, dict(zip(IMAGE_COLUMNS, row, strict=True)))
 
     async def add_images_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Record many images in one transaction (one executemany). Keys as in
@@ -336,7 +337,7 @@ class ChatStore:
             "page_number": page_number, "block_text": block_text, "coords_norm": coords_norm,
             "coords_px": coords_px, "document_id": document_id, "score": score,
         }], [utcnow()], json_value)
-        return await self._add_under_message(self._sql.add_result, results, dict(zip(RESULT_COLUMNS, row)))
+        return await self._add_under_message(self._sql.add_result, results, dict(zip(RESULT_COLUMNS, row, strict=True)))
 
     async def add_search_results_bulk(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
         """Record many hits in one transaction (one executemany); keys as in

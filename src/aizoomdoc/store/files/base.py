@@ -257,6 +257,7 @@ class FileStorage(ABC):
         return await self._run(self._prepare_bytes(data, key, content_type, metadata))
 
     def _prepare_item(self, index: int, item: Any) -> _Job:
+        key: Any  # a str once checked below
         if isinstance(item, UploadItem):
             source, key, ctype, meta = item.source, item.s3_key, item.content_type, item.metadata
         elif isinstance(item, Mapping):
@@ -342,7 +343,7 @@ class FileStorage(ABC):
     async def init(self) -> bool:
         """Create the bucket / folder; True when it was created, False when it already existed."""
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook: local storage holds no connections
         """Release connections; the storage can be used again afterwards (it reconnects)."""
 
     async def __aenter__(self) -> FileStorage:

@@ -26,7 +26,7 @@ from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_pr
 from aizoomdoc.store.files.s3 import S3FileStorage
 from aizoomdoc.store.journal import FILES_QUEUE, Journal, NewEntry
 from aizoomdoc.store.link import Link
-from aizoomdoc.store.sync import SyncReport, Syncer
+from aizoomdoc.store.sync import Syncer, SyncReport
 
 log = logging.getLogger(__name__)
 

@@ -103,6 +103,10 @@ try:  # aiohttp's connection errors surface when they escape botocore's wrapping
     _NETWORK_ERRORS = (*_NETWORK_ERRORS, aiohttp.ClientConnectionError)
 except ImportError:  # pragma: no cover - aiobotocore depends on aiohttp
     pass
+#: What a call through botocore raises on an S3 problem: :meth:`S3FileStorage._error` maps each.
+_S3_ERRORS: tuple[type[BaseException], ...] = (ClientError, BotoCoreError, *_NETWORK_ERRORS)
+#: ... and what building the client raises too (S3 not configured, a malformed endpoint).
+_CHECK_ERRORS: tuple[type[BaseException], ...] = (*_S3_ERRORS, AizoomdocError, ValueError)
 
 
 def _add_content_md5(params: dict[str, Any], **_: Any) -> None:
@@ -253,7 +257,7 @@ class S3FileStorage(FileStorage):
         if cm is not None and loop is asyncio.get_running_loop():
             try:
                 await cm.__aexit__(None, None, None)
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:  # noqa: BLE001 - closing the client (aiohttp, botocore) is best effort, logged
                 log.debug("closing the S3 client failed", exc_info=True)
             if guard is not None and not guard.ag_running:  # (it runs when it called us)
                 await guard.aclose()
@@ -301,11 +305,8 @@ class S3FileStorage(FileStorage):
         client = await self._get_client()
         try:
             return await getattr(client, operation)(Bucket=self.bucket, **params)
-        except Exception as exc:  # noqa: BLE001 - mapped to a clear error
-            mapped = self._error(exc, action, key)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        except _S3_ERRORS as exc:
+            raise self._error(exc, action, key) from exc
 
     # --- synchronous API ----------------------------------------------------------------------------
     def get_signed_url(self, s3_key: str, expires_in: int = 3600) -> str:
@@ -320,7 +321,7 @@ class S3FileStorage(FileStorage):
         try:
             self._sync().head_bucket(Bucket=self.bucket)
             return True
-        except Exception as exc:  # noqa: BLE001 - a check never raises
+        except _CHECK_ERRORS as exc:  # a check answers, never raises
             log.warning("S3 check failed: %s", self._error(exc, "HeadBucket"))
             return False
 
@@ -375,7 +376,7 @@ class S3FileStorage(FileStorage):
             try:
                 await asyncio.shield(self._call("abort_multipart_upload", "AbortMultipartUpload", key,
                                                 Key=key, UploadId=upload_id))
-            except Exception:  # noqa: BLE001 - the original error matters more
+            except AizoomdocError:  # the original error matters more
                 log.warning("could not abort multipart upload of %s", key)
             raise
         log.debug("multipart upload of %s: %d parts of %d bytes", key, count, chunk)
@@ -411,11 +412,8 @@ class S3FileStorage(FileStorage):
             body = answer["Body"]
             async with body:
                 return await body.read()
-        except Exception as exc:  # noqa: BLE001
-            mapped = self._error(exc, "GetObject", key)
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        except _S3_ERRORS as exc:
+            raise self._error(exc, "GetObject", key) from exc
 
     async def file_exists(self, s3_key: str) -> bool:
         key = validate_key(s3_key)
@@ -445,11 +443,8 @@ class S3FileStorage(FileStorage):
             async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix,
                                                  PaginationConfig={"PageSize": 1000}):
                 keys.extend(obj["Key"] for obj in page.get("Contents", ()))
-        except Exception as exc:  # noqa: BLE001
-            mapped = self._error(exc, "ListObjectsV2")
-            if mapped is exc:
-                raise
-            raise mapped from exc
+        except _S3_ERRORS as exc:
+            raise self._error(exc, "ListObjectsV2") from exc
         keys.sort()
         return keys
 
@@ -518,11 +513,8 @@ class S3FileStorage(FileStorage):
                     mapped = StorageError("files.s3.bucket_create_failed", bucket=self.bucket, code=code,
                                           detail=str(exc.response.get("Error", {}).get("Message", ""))[:200])
                 raise mapped from exc
-            except Exception as exc:  # noqa: BLE001
-                mapped = self._error(exc, "CreateBucket")
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+            except _S3_ERRORS as exc:
+                raise self._error(exc, "CreateBucket") from exc
         return True  # pragma: no cover - loop always returns or raises
 
     async def check(self) -> float:
