@@ -129,7 +129,7 @@ async def check_llm(ctx: DoctorContext) -> CheckResult:
     assert ctx.settings is not None
     provider = provider_from_settings(ctx.settings)
     if provider is None:
-        return CheckResult.ok_(t("doctor.llm.offline"))
+        return CheckResult.ok_(t("doctor.llm.direct"))
     assert isinstance(provider, OpenAICompatProvider)
     try:
         found = await provider.check(timeout=5.0)
