@@ -71,7 +71,8 @@ def build_parts(
         files = build_files(settings)  # S3 with a local fallback when S3 is configured
         owned.append(files)
     if documents is None:
-        from aizoomdoc.pipeline.ingest import DocumentService, ServiceDocumentSource
+        from aizoomdoc.pipeline.document_source import ServiceDocumentSource
+        from aizoomdoc.pipeline.ingest import DocumentService
         from aizoomdoc.pipeline.offline_source import OfflineFallbackSource
 
         db = getattr(store, "db", None)  # share the chat store's engine when it has one
