@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_viewports.py [--save DIR] [--only NAME]
 
-Asks questions about codes and their values with the offline answerer (no LLM: search, viewports,
+Asks questions about codes and their values with the direct answerer (no LLM: search, viewports,
 the extractive answer), reads every returned image with Tesseract (rus + eng) as a stand-in for a
 vision model, and prints per set:
 

@@ -199,7 +199,7 @@ class AskService:
         await self.usage.question(
             user_id=turn.user_id, chat_id=turn.chat_id, message_id=result.message_id,
             document_ids=[d.id for d in turn.documents], model=result.model,
-            offline=not uses_model(self.provider),  # the persisted column keeps its name: "no model"
+            direct=not uses_model(self.provider),
             llm_calls=turn.llm_calls, usage=result.usage,
             images=sum(1 for i in turn.images if i.image_type in ("viewport", "zoom_crop")),
             renders=turn.renders, seconds=result.timings["total"], error_kind=turn.error_kind,
