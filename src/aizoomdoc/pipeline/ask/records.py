@@ -1,4 +1,5 @@
-"""What a turn writes to the chat store besides its messages, and step 14: the turn read back.
+"""What a turn writes to the chat store besides its answer — search results, zoom records, the
+error message of a failed turn — and step 14: the turn read back.
 
 Search results and viewports are written on the user message as they are made; zoom crops the
 model asks for wait in ``turn.pending`` and are written right after the assistant message (see
@@ -8,14 +9,18 @@ pipeline meant to write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aizoomdoc.pipeline.ask.hits import search_result_rows
-from aizoomdoc.pipeline.ask.turn import Turn
-from aizoomdoc.pipeline.events import AskResult, Citation, ImageInfo
+from aizoomdoc.pipeline.ask.turn import Emit, Turn
+from aizoomdoc.pipeline.events import AskResult, Citation, ErrorEvent, ImageInfo
 from aizoomdoc.pipeline.sources import FoundBlock
 from aizoomdoc.store.protocol import ChatStoreProtocol
+from aizoomdoc.texts import t
+
+log = logging.getLogger(__name__)
 
 
 def image_row(turn: Turn, info: ImageInfo, message_id: str, size: int) -> dict[str, Any]:
@@ -46,6 +51,28 @@ class TurnRecords:
         if turn.pending:
             await self.store.add_images_bulk([p.row for p in turn.pending])
             turn.pending.clear()
+
+    async def save_error(self, turn: Turn, message: str, key: str | None, emit: Emit, *,
+                         model: str | None) -> AskResult:
+        """The assistant message of a turn that failed after its user message was stored: a clear
+        Russian text, the zooms made so far, read back and reported as an :class:`ErrorEvent`."""
+        content = t("ask.error.failed", detail=message)
+        turn.error_kind = key or "error.unexpected"
+        await self.store.add_message(
+            turn.chat_id, "assistant", content, "error", model=model,
+            metadata={"error": {"key": key, "stage": turn.stage}, "citations": [],
+                      "document_ids": [d.id for d in turn.documents],
+                      "images": {i.label: i.id for i in turn.images if i.label}},
+            id=turn.assistant_message_id,
+        )
+        try:
+            await self.record_pending(turn)
+        except Exception:  # noqa: BLE001 - the error message itself is what matters
+            log.warning("could not record %d zoom images of a failed turn", len(turn.pending))
+        result = await self.read_back(turn)
+        result.error = message
+        await emit(ErrorEvent(message=content, key=key, chat_id=turn.chat_id, message_id=result.message_id))
+        return result
 
     async def read_back(self, turn: Turn) -> AskResult:
         """Step 14: the turn as the store has it."""

@@ -174,6 +174,10 @@ class AskService:
         await self._record_usage(turn, result)
         return result
 
+    async def _save_error(self, turn: Turn, message: str, key: str | None, emit: Emit) -> AskResult:
+        return await self.records.save_error(turn, message, key, emit,
+                                             model=self.provider.model if uses_model(self.provider) else None)
+
     async def _open_chat(self, turn: Turn, chat: dict[str, Any] | None, docs: list[Document]) -> list[dict[str, Any]]:
         """Step 2: create the chat, or continue it (adding new documents); its earlier messages."""
         if chat is None:
@@ -291,26 +295,6 @@ class AskService:
         result.offline = not model
         await emit(StageEvent("save", "done", t("ask.stage.save"), {"message_id": result.message_id}))
         await emit(AnswerEvent(result))
-        return result
-
-    async def _save_error(self, turn: Turn, message: str, key: str | None, emit: Emit) -> AskResult:
-        content = t("ask.error.failed", detail=message)
-        turn.error_kind = key or "error.unexpected"
-        await self.store.add_message(
-            turn.chat_id, "assistant", content, "error",
-            model=self.provider.model if uses_model(self.provider) else None,
-            metadata={"error": {"key": key, "stage": turn.stage}, "citations": [],
-                      "document_ids": [d.id for d in turn.documents],
-                      "images": {i.label: i.id for i in turn.images if i.label}},
-            id=turn.assistant_message_id,
-        )
-        try:
-            await self.records.record_pending(turn)
-        except Exception:  # noqa: BLE001 - the error message itself is what matters
-            log.warning("could not record %d zoom images of a failed turn", len(turn.pending))
-        result = await self.records.read_back(turn)
-        result.error = message
-        await emit(ErrorEvent(message=content, key=key, chat_id=turn.chat_id, message_id=result.message_id))
         return result
 
 
