@@ -97,7 +97,7 @@ class DocumentService:
         self.index_cache, self.shared_indexes = self.indexes.index_cache, self.indexes.shared_indexes
         self.usage = UsageRecorder(self.settings, self.db)
         self._ocr: Any = None
-        self.files = DocumentFiles(self.settings, lambda: self.storage)
+        self.document_files = DocumentFiles(self.settings, lambda: self.storage)
 
     @property
     def storage(self) -> FileStorage:
@@ -206,13 +206,13 @@ class DocumentService:
             return await self._ingest_now(source, sha, user, say, t_start)
         say("parse")
         doc_id = document_id_for(sha, user)
-        upload = asyncio.ensure_future(self.files.upload_source(doc_id, source, sha))
+        upload = asyncio.ensure_future(self.document_files.upload_source(doc_id, source, sha))
         try:
             title, page_count = await check_source_isolated(self.settings, source, reader.format)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
-                await self.files.delete_keys([done[0]])
+                await self.document_files.delete_keys([done[0]])
             raise
         key = await upload
         doc = Document(id=doc_id, title=title, source_path=str(source.path), source_format=reader.format, sha256=sha)
@@ -223,12 +223,12 @@ class DocumentService:
         try:
             created = await store.add(row, [])
         except BaseException as exc:
-            await self.files.delete_keys([key])
+            await self.document_files.delete_keys([key])
             if isinstance(exc, AizoomdocError):
                 raise
             raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
         if not created:
-            await self.files.delete_keys([key])
+            await self.document_files.delete_keys([key])
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         log.info("queued %s as %s (%d pages)", source.path, doc_id, page_count)
@@ -241,17 +241,17 @@ class DocumentService:
         doc_id = document_id_for(sha, user)
         # The source file goes to storage while the file is parsed (I/O next to CPU); if parsing
         # fails it is deleted again, so bad input leaves nothing behind.
-        upload = asyncio.ensure_future(self.files.upload_source(doc_id, source, sha))
+        upload = asyncio.ensure_future(self.document_files.upload_source(doc_id, source, sha))
         try:
             doc = await read_source_isolated(self.settings, source)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
-                await self.files.delete_keys([done[0]])
+                await self.document_files.delete_keys([done[0]])
             raise
         doc.id = doc_id
         say("store")
-        keys = await self.files.upload_render(doc, source, upload)
+        keys = await self.document_files.upload_render(doc, source, upload)
         # One step at a time from here: the sqlite3 driver releases and re-takes the GIL once per
         # row, so CPU work in another thread (the search index, as before) stalls every row for a
         # GIL switch interval (measured: a 5,922-row insert, 55 ms alone, took 0.2-8 s next to one
@@ -261,13 +261,13 @@ class DocumentService:
             row.update(file_size=len(source.data), storage_key=keys.get("source"), render_key=keys.get("render"))
             created = await store.add(row, block_rows)
         except BaseException as exc:
-            await self.files.delete_keys(list(keys.values()))
+            await self.document_files.delete_keys(list(keys.values()))
             if isinstance(exc, AizoomdocError):
                 raise
             raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
         if not created:
             # A concurrent ingest of the same file won: keep its files, drop ours.
-            await self.files.delete_keys(list(keys.values()))
+            await self.document_files.delete_keys(list(keys.values()))
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         say("index")
@@ -307,7 +307,7 @@ class DocumentService:
 
     async def render_path(self, row: dict[str, Any]) -> str | None:
         """A local path with the document's pixels (:meth:`DocumentFiles.render_path`)."""
-        return await self.files.render_path(row)
+        return await self.document_files.render_path(row)
 
     async def list_documents(self, *, user_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return await self._store(user_id).list(limit=limit)
@@ -318,8 +318,9 @@ class DocumentService:
         if row is None:
             return False
         deleted = await store.delete(document_id)
-        for key in {self.files.own_key(row, "storage_key"), self.files.own_key(row, "render_key")} - {None}:
-            await self.files.delete_keys([key])  # type: ignore[list-item]
+        files = self.document_files
+        for key in {files.own_key(row, "storage_key"), files.own_key(row, "render_key")} - {None}:
+            await files.delete_keys([key])  # type: ignore[list-item]
         return deleted
 
     async def find(self, ref: str, *, user_id: str | None = None, ingest: bool = True,
