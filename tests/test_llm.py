@@ -12,9 +12,9 @@ from aizoomdoc.errors import LLMError
 from aizoomdoc.llm import LLMProvider, LoopLimits, ToolImage, ToolResult, answering_provider, run_tool_loop, uses_model
 from aizoomdoc.llm.base import count_chars, count_images, image_part, text_part
 from aizoomdoc.llm.context import HitContext, ViewImage, build_user_content, fair_shares
+from aizoomdoc.llm.direct import DirectProvider, direct_answer
 from aizoomdoc.llm.history import build_history
 from aizoomdoc.llm.loop import fit_messages
-from aizoomdoc.llm.direct import DirectProvider, direct_answer
 from aizoomdoc.llm.openai_compat import OpenAICompatProvider, iter_sse, parse_retry_after
 from tests.support.llm_server import ScriptedLLM, delay, error, garbage, text, tool_call, tool_calls
 

@@ -27,8 +27,8 @@ from aizoomdoc.pipeline.ask.turn import Emit, EventCallback, Turn, emitter
 from aizoomdoc.pipeline.ask.views import Views
 from aizoomdoc.pipeline.ask.wiring import AUTO, build_parts, close_owned
 from aizoomdoc.pipeline.compare_chat import revision_turn
-from aizoomdoc.pipeline.events import AnswerEvent, AskEvent, AskResult, ErrorEvent, HitsEvent, ImageEvent, StageEvent
 from aizoomdoc.pipeline.document_rows import is_document_id
+from aizoomdoc.pipeline.events import AnswerEvent, AskEvent, AskResult, ErrorEvent, HitsEvent, ImageEvent, StageEvent
 from aizoomdoc.pipeline.render_cache import current_counters
 from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
 from aizoomdoc.pipeline.table_hits import rows_for_hits

@@ -108,7 +108,7 @@ class Views:
             if (b.document_id, b.page_index) not in sizes:
                 sizes[(b.document_id, b.page_index)] = await self.page_size(turn.by_id[b.document_id], b.page_index)
         rows = {}
-        for f, b in zip(usable, boxes):
+        for f, b in zip(usable, boxes, strict=True):
             extra = f.block.extra or {}
             if extra.get("row_of") and extra.get("cell"):
                 rows[(b.document_id, b.block_id)] = RowHit(b, tuple(extra["cell"]), tuple(extra["header"])
@@ -160,7 +160,7 @@ class Views:
         turn.timings["upload"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         rows_out = []
-        for info, url, item in zip(infos, urls, items):
+        for info, url, item in zip(infos, urls, items, strict=True):
             info.s3_url = url
             rows_out.append(image_row(turn, info, turn.user_message_id, len(item.source)))  # type: ignore[arg-type]
         await self.store.add_images_bulk(rows_out)
