@@ -68,8 +68,8 @@ def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]]
         page = pages.setdefault(page_index, Page(page_index, 0.0, 0.0, unit="px"))
         page.blocks.append(Block(
             id=b["block_id"], page_index=page_index, block_type=b["block_type"], text=b["text"] or "",
-            coords_norm=tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)),  # type: ignore[arg-type]
-            coords_px=tuple(b["coords_px"]) if b.get("coords_px") else None,  # type: ignore[arg-type]
+            coords_norm=tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)),
+            coords_px=tuple(b["coords_px"]) if b.get("coords_px") else None,
             links=list(b.get("links") or []), crop_ref=b.get("crop_ref"), sheet=SheetInfo.from_dict(b.get("sheet")),
             extra=dict(b.get("extra") or {}), has_coords=bool(b.get("has_coords", True)),
         ))
@@ -89,7 +89,7 @@ def indexed_blocks(block_rows: Iterable[dict[str, Any]],
     sheets = sheets or {}
     return [
         indexed_block(str(b["document_id"]), b["block_id"], int(b["page_index"]), b["block_type"], b["text"] or "",
-                      tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)), bool(b.get("has_coords", True)),  # type: ignore[arg-type]
+                      tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)), bool(b.get("has_coords", True)),
                       b.get("extra"), sheets.get((str(b["document_id"]), int(b["page_index"]))))
         for b in block_rows
     ]

@@ -140,7 +140,10 @@ class Views:
         turn.timings["render"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        items, infos, labels, images = [], [], {}, []
+        items: list[UploadItem] = []
+        infos: list[ImageInfo] = []
+        labels: dict[tuple[str, str], str] = {}
+        images: list[ViewImage] = []
         for region, img in rendered:
             caption = t_caption_viewport(region, img)
             key = self.files.generate_s3_path(turn.chat_id, "viewport",
@@ -153,8 +156,8 @@ class Views:
                                    description=f"{region.id}: {caption}", dpi=round(img.dpi, 1)))
             turn.refs[region.id] = ImageRef(region.id, region.document_id, region.page_index, img.bbox_norm,
                                             img.grid, img.dpi, db_id=infos[-1].id, frame=img.frame)
-            for b in region.block_ids:
-                labels.setdefault((region.document_id, b), region.id)
+            for block_id in region.block_ids:
+                labels.setdefault((region.document_id, block_id), region.id)
             images.append(ViewImage(region.id, img.data, img.mime, caption))
         urls = await self.files.upload_many(items)
         turn.timings["upload"] = time.perf_counter() - t0
