@@ -7,7 +7,7 @@
    КР3 sample (read in place, never copied) and on the synthetic set: characters and images of the
    first call of each question (recorded by the scripted OpenAI-compatible server), the ratio to
    all blocks' text (aim ≤ 5 %), and a check that every hit's text is in the payload.
-2. Time of ``ask`` without the LLM (offline answerer: search + viewports + persistence on SQLite and
+2. Time of ``ask`` without the LLM (direct answerer: search + viewports + persistence on SQLite and
    the local folder) vs the sum of the raw work it performs: PyMuPDF renders of the same regions at
    the same DPI and raw sqlite3 inserts of the same rows, measured in the same run.
 """

@@ -13,7 +13,7 @@ The real drawing set KS_AR6.pdf (7 sheets) is uploaded once, then:
 3. round 3: N new questions; Redis is killed after the third — every question must still be
    answered (answer, not error).
 
-Each question is a new chat; the time is from POST of the question to its `answer` event (offline
+Each question is a new chat; the time is from POST of the question to its `answer` event (direct
 answerer: search + viewports + storage, no LLM). The machine is shared: compare the ratio, not the
 absolute seconds.
 """

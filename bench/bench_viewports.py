@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_viewports.py [--save DIR] [--only NAME]
 
-Asks questions about codes and their values with the offline answerer (no LLM: search, viewports,
+Asks questions about codes and their values with the direct answerer (no LLM: search, viewports,
 the extractive answer), reads every returned image with Tesseract (rus + eng) as a stand-in for a
 vision model, and prints per set:
 
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents.synthetic import build_drawing_set  # noqa: E402
-from aizoomdoc.llm.offline import WEAK_SHARE  # noqa: E402
+from aizoomdoc.llm.direct import WEAK_SHARE  # noqa: E402
 from aizoomdoc.pipeline.ask import AskService  # noqa: E402
 from tests.support.ocr_check import has_code, has_value, ocr, recall  # noqa: E402
 from tests.support.vent_set import QUESTIONS as VENT_QUESTIONS  # noqa: E402

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up AIZoomDoc and run the main job on the embedded defaults: no keys, no servers.
-# Draws the bundled synthetic drawing set, then asks it a question with the offline answerer;
+# Draws the bundled synthetic drawing set, then asks it a question with the direct answerer (no LLM);
 # everything is kept in SQLite and a local folder under DATA_DIR (default ./aizoomdoc-data).
 set -euo pipefail
 cd "$(dirname "$0")/.."

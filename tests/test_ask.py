@@ -52,13 +52,13 @@ def data_url(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
-# --- offline -----------------------------------------------------------------------------------
+# --- direct (no LLM) -----------------------------------------------------------------------------
 
-async def test_offline_answer_cites_the_right_page_and_persists_every_step(settings: Settings, bundle: Path,
+async def test_direct_answer_cites_the_right_page_and_persists_every_step(settings: Settings, bundle: Path,
                                                                            roof: Any) -> None:
     events: list[Any] = []
     async with AskService(settings) as service:
-        assert service.provider is None  # no key: offline answerer
+        assert not service.provider.uses_model  # no key: the direct answerer
         result = await service.ask(QUESTION, [str(bundle)], on_event=events.append)
         hist = await turn_rows(service, result.chat_id)
         stored_files = [await service.files.read_bytes(im.s3_path) for im in result.images]
@@ -300,7 +300,7 @@ async def test_stream_yields_events_until_the_answer(settings: Settings, bundle:
         ("Общие указания: изоляция воздуховодов", "Изоляция воздуховодов"),
     ],
 )
-async def test_offline_answers_cite_the_right_pages_on_the_synthetic_set(
+async def test_direct_answers_cite_the_right_pages_on_the_synthetic_set(
     settings: Settings, bundle: Path, synthetic: Any, question: str, needle: str
 ) -> None:
     expected = [r for r in synthetic[0].regions if needle in r.text]

@@ -1,4 +1,4 @@
-"""`aizoomdoc ask` and `aizoomdoc chats` as a user runs them (offline answerer, SQLite, local files)."""
+"""`aizoomdoc ask` and `aizoomdoc chats` as a user runs them (direct answerer, SQLite, local files)."""
 
 from __future__ import annotations
 

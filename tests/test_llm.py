@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from aizoomdoc.errors import LLMError
-from aizoomdoc.llm import LoopLimits, ToolImage, ToolResult, run_tool_loop
+from aizoomdoc.llm import LLMProvider, LoopLimits, ToolImage, ToolResult, answering_provider, run_tool_loop, uses_model
 from aizoomdoc.llm.base import count_chars, count_images, image_part, text_part
 from aizoomdoc.llm.context import HitContext, ViewImage, build_user_content, fair_shares
+from aizoomdoc.llm.direct import DirectProvider, direct_answer
 from aizoomdoc.llm.history import build_history
 from aizoomdoc.llm.loop import fit_messages
-from aizoomdoc.llm.offline import offline_answer
 from aizoomdoc.llm.openai_compat import OpenAICompatProvider, iter_sse, parse_retry_after
 from tests.support.llm_server import ScriptedLLM, delay, error, garbage, text, tool_call, tool_calls
 
@@ -254,11 +254,24 @@ def test_history_carries_last_messages_and_a_short_summary() -> None:
     assert "ответ 3" in summary and "Ошибка модели" not in summary + str(recent)
 
 
-def test_offline_answer_cites_pages_and_blocks_and_says_no_llm() -> None:
+def test_direct_answer_cites_pages_and_blocks_and_says_no_llm() -> None:
     hits = [HitContext("d", "AAAA-BBBB-CCC", 3, "<p>Утеплитель кровли П-1: 150 мм</p>", image_label="v1")]
-    res = offline_answer("толщина П-1?", hits, ["v1"])
+    res = direct_answer("толщина П-1?", hits, ["v1"])
     assert "без языковой модели" in res.answer
     assert "Стр. 3, блок AAAA-BBBB-CCC" in res.answer and "<p>" not in res.answer
     assert "v1" in res.answer and res.model == "offline-extractive"
-    nothing = offline_answer("что-то", [])
+    nothing = direct_answer("что-то", [])
     assert "ничего не найдено" in nothing.answer
+
+
+async def test_the_direct_answerer_is_a_provider_that_uses_no_model() -> None:
+    provider = answering_provider(None)
+    assert isinstance(provider, DirectProvider) and isinstance(provider, LLMProvider)
+    assert not uses_model(provider) and provider.model == "offline-extractive"
+    hits = [HitContext("d", "AAAA-BBBB-CCC", 3, "Утеплитель кровли П-1: 150 мм", image_label="v1")]
+    assert provider.answer("толщина П-1?", hits, ["v1"]).answer == direct_answer("толщина П-1?", hits, ["v1"]).answer
+    with pytest.raises(LLMError):  # it reads no conversation: the tool loop is for language models
+        await provider.chat([{"role": "user", "content": "?"}])
+    http = OpenAICompatProvider(base_url="http://127.0.0.1:9", model="m")
+    assert uses_model(http) and answering_provider(http) is http
+    await http.aclose()

@@ -1,5 +1,5 @@
 """Topic questions and list questions: the construction thesaurus, table rows as context, and
-"Найди всё …" answered with every matching item (search, PDF reader, offline answer)."""
+"Найди всё …" answered with every matching item (search, PDF reader, direct answer)."""
 
 from __future__ import annotations
 
@@ -154,10 +154,10 @@ def test_matching_rows_of_a_bundle_table() -> None:
     assert matching_rows("просто текст", LIST_QUESTION) == []
 
 
-# --- the offline answer --------------------------------------------------------------------------------
+# --- the direct answer (no language model) --------------------------------------------------------------------------------
 
 
-async def test_offline_list_answer_lists_every_unit_with_its_row(settings: Settings, tmp_path: Path,
+async def test_direct_list_answer_lists_every_unit_with_its_row(settings: Settings, tmp_path: Path,
                                                                   synthetic: SyntheticSet) -> None:
     path = synthetic.write(tmp_path / "synthetic-set.pdf")
     async with AskService(settings, provider=None) as service:
@@ -177,7 +177,7 @@ async def test_offline_list_answer_lists_every_unit_with_its_row(settings: Setti
     assert result.answer.count("Отопление, вентиляция и кондиционирование") == 1
 
 
-async def test_offline_answer_of_a_table_bundle_lists_matching_rows(settings: Settings, tmp_path: Path,
+async def test_direct_answer_of_a_table_bundle_lists_matching_rows(settings: Settings, tmp_path: Path,
                                                                      synthetic: SyntheticSet) -> None:
     bundle = write_bundle_fixtures(tmp_path, synthetic, formats=("result",))["result"]
     async with AskService(settings, provider=None) as service:

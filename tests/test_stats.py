@@ -47,7 +47,7 @@ def _stats(*args: str) -> dict[str, Any]:
     return json.loads(r.stdout)
 
 
-def test_two_offline_questions_and_one_with_a_model_that_zooms(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_direct_questions_and_one_with_a_model_that_zooms(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = _ask(QUESTION, "--doc", str(env))
     _ask("А какая пароизоляция?", "--chat", first["chat_id"])
     script = [tool_call("zoom", {"image_id": "v1", "cell": "B2"}, usage=(100, 20)),

@@ -1,6 +1,6 @@
 """Viewports a reader can read: each returned image is read back with Tesseract (rus + eng) as a
 stand-in for a vision model — a table row shows its code and its value together with the header,
-a row keeps one id whatever cell matched, a plan tag is not covered by the grid, and the offline
+a row keeps one id whatever cell matched, a plan tag is not covered by the grid, and the direct
 answer leads with one line per code asked about. Fixed cases of bench/bench_viewports.py."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ async def test_one_row_keeps_one_id_whatever_cell_matched(settings: Settings, ve
     assert "p3-r2" in rows_code and "p3-r2" in rows_brand
 
 
-async def test_the_offline_answer_leads_with_the_code_and_sets_look_alikes_apart(settings: Settings,
+async def test_the_direct_answer_leads_with_the_code_and_sets_look_alikes_apart(settings: Settings,
                                                                                  vent: Path) -> None:
     answer, _, images, _ = await _ask(settings, "Какая мощность П1?", vent)
     lines = answer.split("\n\n")

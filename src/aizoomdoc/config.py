@@ -1,7 +1,7 @@
 """One Settings object for the whole application, read from the environment and `.env`.
 
 Every variable is documented in `env.example`. With none set, the application runs on SQLite and a
-local folder under ``DATA_DIR`` and answers with the offline extractive answerer.
+local folder under ``DATA_DIR`` and answers with the direct (extractive, no language model) answerer.
 """
 
 from __future__ import annotations

@@ -124,14 +124,14 @@ def ask_command(
 # --- aizoomdoc doctor ------------------------------------------------------------------------------
 @register_check("llm", order=40)
 async def check_llm(ctx: DoctorContext) -> CheckResult:
-    """No LLM_API_KEY: the offline answerer (✔). Otherwise ``GET {LLM_BASE_URL}/models`` once."""
+    """No LLM_API_KEY: the direct answerer (✔). Otherwise ``GET {LLM_BASE_URL}/models`` once."""
     from aizoomdoc.llm import provider_from_settings
     from aizoomdoc.llm.openai_compat import OpenAICompatProvider, display_url
 
     assert ctx.settings is not None
     provider = provider_from_settings(ctx.settings)
     if provider is None:
-        return CheckResult.ok_(t("doctor.llm.offline"))
+        return CheckResult.ok_(t("doctor.llm.direct"))
     assert isinstance(provider, OpenAICompatProvider)
     try:
         found = await provider.check(timeout=5.0)

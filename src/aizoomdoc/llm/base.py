@@ -84,10 +84,14 @@ class AssistantMessage:
 
 @runtime_checkable
 class LLMProvider(Protocol):
-    """A chat model. Implementations: :class:`~aizoomdoc.llm.openai_compat.OpenAICompatProvider`."""
+    """What answers a question. Implementations: :class:`~aizoomdoc.llm.openai_compat.OpenAICompatProvider`
+    (a language model) and :class:`~aizoomdoc.llm.direct.DirectProvider` (no model: an extractive
+    answer from the hits). ``uses_model`` tells them apart where the pipeline's behaviour differs
+    (prompt and tool loop, usage records); read it with :func:`uses_model`."""
 
     name: str
     model: str
+    uses_model: bool
 
     async def chat(
         self,
@@ -102,6 +106,11 @@ class LLMProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def uses_model(provider: object) -> bool:
+    """Whether ``provider`` is a language model (a provider written before ``uses_model`` existed is)."""
+    return bool(getattr(provider, "uses_model", True))
 
 
 async def call_token_callback(cb: TokenCallback | None, token: str) -> None:

@@ -216,6 +216,7 @@ def _model_ids(data: Any) -> tuple[str, ...] | None:
 
 class OpenAICompatProvider:
     name = "openai_compat"
+    uses_model = True  # a language model (the direct answerer is the one that is not)
 
     def __init__(
         self,

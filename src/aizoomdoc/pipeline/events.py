@@ -120,7 +120,7 @@ class AskResult:
     answer: str
     message_type: str = "text"  # "text" | "error"
     model: str | None = None
-    offline: bool = False
+    offline: bool = False  # answered without a language model (the direct answerer); the API's name
     citations: list[Citation] = field(default_factory=list)
     images: list[ImageInfo] = field(default_factory=list)
     usage: dict[str, int] = field(default_factory=dict)

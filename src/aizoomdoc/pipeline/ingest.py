@@ -1,5 +1,10 @@
 """Ingest and search: the wiring of document readers, the search index, the database and files.
 
+This module is :class:`DocumentService` (ingest, submit, get, delete, find, search). Its parts
+live apart, one job each: rows ↔ documents in ``document_rows.py``, the files of a document in
+``document_files.py``, the ask pipeline's document source in ``document_source.py`` (all
+importable from here as before).
+
     service = DocumentService(settings)
     result = await service.ingest("set.pdf")            # IngestResult(document, created, ...)
     hits = await service.search("утеплитель П-1", [result.document.id], top_k=10)
@@ -23,33 +28,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mimetypes
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aizoomdoc.config import Settings, get_settings
-from aizoomdoc.documents.title import display_title
 from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source
 from aizoomdoc.documents.isolated import check_source_isolated, read_source_isolated
-from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
-from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, InvalidInputError, NotFoundError, StorageError
-from aizoomdoc.search import Hit, IndexCache, IndexedBlock, SearchIndex, index_key
-from aizoomdoc.search.index import indexed_block
+from aizoomdoc.documents.model import Document
+from aizoomdoc.errors import AizoomdocError, DatabaseError, DocumentError, InvalidInputError, NotFoundError
+from aizoomdoc.pipeline.document_files import DocumentFiles
+from aizoomdoc.pipeline.document_rows import (
+    document_from_rows,
+    document_rows,
+    file_stat,
+    indexed_blocks,
+    is_document_id,
+    page_sheets,
+)
+from aizoomdoc.pipeline.document_search import DocumentIndexes
+from aizoomdoc.pipeline.document_source import ServiceDocumentSource
+from aizoomdoc.pipeline.usage import UsageRecorder
+from aizoomdoc.search import Hit, IndexCache, SearchIndex
+from aizoomdoc.store.clock import parse_utc, utcnow
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.documents import DocumentStore
 from aizoomdoc.store.factory import build_files
 from aizoomdoc.store.files import FileStorage
-from aizoomdoc.pipeline.index_share import SharedIndexes
-from aizoomdoc.pipeline.usage import UsageRecorder
-from aizoomdoc.store.cache import shared_cache
-from aizoomdoc.store.clock import parse_utc, utcnow
-from aizoomdoc.store.files.paths import key_under, unique_filename
 from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
@@ -71,85 +79,6 @@ class IngestResult:
         return self.document.id
 
 
-# --- Document <-> rows ------------------------------------------------------------------------
-
-
-def _sheet(info: SheetInfo | None) -> dict[str, str] | None:
-    return info.to_dict() if info is not None and not info.is_empty() else None
-
-
-def document_rows(doc: Document) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The ``documents`` row and ``document_blocks`` rows of a document."""
-    pages = [
-        {"page_index": p.page_index, "width": p.width, "height": p.height, "unit": p.unit,
-         "is_scanned": p.is_scanned, "sheet": _sheet(p.sheet), "text_layer": p.text_layer}
-        for p in doc.pages
-    ]
-    row = {
-        "id": doc.id, "sha256": doc.sha256, "title": display_title(doc), "filename": Path(doc.source_path).name,
-        "source_path": doc.source_path, "source_format": doc.source_format, "page_count": len(doc.pages),
-        "pages": pages, "sheet": _sheet(doc.sheet), "metadata": dict(doc.metadata),
-    }
-    # Boxes stay the blocks' own tuples (JSON arrays all the same): no new objects per block.
-    block_rows = [
-        {"block_id": b.id, "page_index": b.page_index, "block_type": b.block_type, "text": b.text,
-         "coords_norm": b.coords_norm, "coords_px": b.coords_px or None,
-         "has_coords": b.has_coords, "links": b.links or None, "crop_ref": b.crop_ref,
-         "sheet": _sheet(b.sheet) if b.sheet else None, "extra": b.extra or None}
-        for p in doc.pages for b in p.blocks
-    ]
-    return row, block_rows
-
-
-def document_from_rows(row: dict[str, Any], block_rows: Iterable[dict[str, Any]] | None = None,
-                       render_path: str | None = None) -> Document:
-    """A :class:`Document` from its stored rows (``block_rows=None``: pages without blocks)."""
-    doc = Document(
-        id=str(row["id"]), title=row["title"], source_path=row.get("source_path") or row["filename"],
-        source_format=row["source_format"], sha256=row["sha256"], render_path=render_path,
-        sheet=SheetInfo.from_dict(row.get("sheet")), metadata=dict(row.get("metadata") or {}),
-    )
-    if row.get("status") not in (None, "ready"):
-        doc.metadata["status"] = row["status"]
-    pages: dict[int, Page] = {}
-    for p in row.get("pages") or []:
-        pages[int(p["page_index"])] = Page(
-            int(p["page_index"]), float(p.get("width") or 0), float(p.get("height") or 0),
-            unit=p.get("unit") or "pt", is_scanned=bool(p.get("is_scanned")), sheet=SheetInfo.from_dict(p.get("sheet")),
-            text_layer=p.get("text_layer") or "ok",
-        )
-    for b in block_rows or []:
-        page_index = int(b["page_index"])
-        page = pages.setdefault(page_index, Page(page_index, 0.0, 0.0, unit="px"))
-        page.blocks.append(Block(
-            id=b["block_id"], page_index=page_index, block_type=b["block_type"], text=b["text"] or "",
-            coords_norm=tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)),  # type: ignore[arg-type]
-            coords_px=tuple(b["coords_px"]) if b.get("coords_px") else None,  # type: ignore[arg-type]
-            links=list(b.get("links") or []), crop_ref=b.get("crop_ref"), sheet=SheetInfo.from_dict(b.get("sheet")),
-            extra=dict(b.get("extra") or {}), has_coords=bool(b.get("has_coords", True)),
-        ))
-    doc.pages = [pages[k] for k in sorted(pages)]
-    return doc
-
-
-def page_sheets(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(document id, page index) -> the page's title-block info, from ``documents`` rows."""
-    return {(str(r["id"]), int(p["page_index"])): p["sheet"]
-            for r in rows for p in (r.get("pages") or []) if p.get("sheet")}
-
-
-def indexed_blocks(block_rows: Iterable[dict[str, Any]],
-                   sheets: dict[tuple[str, int], dict[str, Any]] | None = None) -> list[IndexedBlock]:
-    """What the search index keeps of stored blocks (``sheets``: see :func:`page_sheets`)."""
-    sheets = sheets or {}
-    return [
-        indexed_block(str(b["document_id"]), b["block_id"], int(b["page_index"]), b["block_type"], b["text"] or "",
-                      tuple(b["coords_norm"] or (0.0, 0.0, 1.0, 1.0)), bool(b.get("has_coords", True)),  # type: ignore[arg-type]
-                      b.get("extra"), sheets.get((str(b["document_id"]), int(b["page_index"]))))
-        for b in block_rows
-    ]
-
-
 # --- the service ------------------------------------------------------------------------------
 
 
@@ -164,10 +93,11 @@ class DocumentService:
         self._storage = storage
         self._own_storage = storage is None
         self.store = DocumentStore(self.db, user_id=self.settings.default_user_id)
-        self.index_cache = index_cache or IndexCache(self.settings.data_dir / "search")
+        self.indexes = DocumentIndexes(self.settings, index_cache)
+        self.index_cache, self.shared_indexes = self.indexes.index_cache, self.indexes.shared_indexes
         self.usage = UsageRecorder(self.settings, self.db)
-        self.shared_indexes = SharedIndexes(shared_cache(self.settings), self.index_cache)
         self._ocr: Any = None
+        self.document_files = DocumentFiles(self.settings, lambda: self.storage)
 
     @property
     def storage(self) -> FileStorage:
@@ -276,29 +206,29 @@ class DocumentService:
             return await self._ingest_now(source, sha, user, say, t_start)
         say("parse")
         doc_id = document_id_for(sha, user)
-        upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
+        upload = asyncio.ensure_future(self.document_files.upload_source(doc_id, source, sha))
         try:
             title, page_count = await check_source_isolated(self.settings, source, reader.format)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
-                await self._delete_keys([done[0]])
+                await self.document_files.delete_keys([done[0]])
             raise
         key = await upload
         doc = Document(id=doc_id, title=title, source_path=str(source.path), source_format=reader.format, sha256=sha)
         row = {"id": doc_id, "sha256": sha, "title": title, "filename": source.path.name,
                "source_path": str(source.path), "source_format": reader.format, "page_count": page_count,
                "pages": [], "file_size": len(source.data), "storage_key": key, "render_key": key, "status": "queued",
-               "metadata": {"ocr_mode": mode, **({} if transient else {"render_stat": _stat(source.path)})}}
+               "metadata": {"ocr_mode": mode, **({} if transient else {"render_stat": file_stat(source.path)})}}
         try:
             created = await store.add(row, [])
         except BaseException as exc:
-            await self._delete_keys([key])
+            await self.document_files.delete_keys([key])
             if isinstance(exc, AizoomdocError):
                 raise
             raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
         if not created:
-            await self._delete_keys([key])
+            await self.document_files.delete_keys([key])
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         log.info("queued %s as %s (%d pages)", source.path, doc_id, page_count)
@@ -311,17 +241,17 @@ class DocumentService:
         doc_id = document_id_for(sha, user)
         # The source file goes to storage while the file is parsed (I/O next to CPU); if parsing
         # fails it is deleted again, so bad input leaves nothing behind.
-        upload = asyncio.ensure_future(self._upload_source(doc_id, source, sha))
+        upload = asyncio.ensure_future(self.document_files.upload_source(doc_id, source, sha))
         try:
             doc = await read_source_isolated(self.settings, source)
         except BaseException:
             done = await asyncio.gather(upload, return_exceptions=True)
             if isinstance(done[0], str):
-                await self._delete_keys([done[0]])
+                await self.document_files.delete_keys([done[0]])
             raise
         doc.id = doc_id
         say("store")
-        keys = await self._upload_render(doc, source, upload)
+        keys = await self.document_files.upload_render(doc, source, upload)
         # One step at a time from here: the sqlite3 driver releases and re-takes the GIL once per
         # row, so CPU work in another thread (the search index, as before) stalls every row for a
         # GIL switch interval (measured: a 5,922-row insert, 55 ms alone, took 0.2-8 s next to one
@@ -331,13 +261,13 @@ class DocumentService:
             row.update(file_size=len(source.data), storage_key=keys.get("source"), render_key=keys.get("render"))
             created = await store.add(row, block_rows)
         except BaseException as exc:
-            await self._delete_keys(list(keys.values()))
+            await self.document_files.delete_keys(list(keys.values()))
             if isinstance(exc, AizoomdocError):
                 raise
             raise DatabaseError("ingest.db_failed", name=source.name, detail=str(exc) or type(exc).__name__) from exc
         if not created:
             # A concurrent ingest of the same file won: keep its files, drop ours.
-            await self._delete_keys(list(keys.values()))
+            await self.document_files.delete_keys(list(keys.values()))
             winner = await store.get_by_sha256(sha)
             return IngestResult(document_from_rows(winner) if winner else doc, created=False)
         say("index")
@@ -358,53 +288,7 @@ class DocumentService:
 
     async def index_document(self, doc: Document, row: dict[str, Any]) -> None:
         """Save the search index of one ready document (a cache: search rebuilds it when missing)."""
-        try:
-            key = index_key([(doc.id, _index_version(row))])
-            await asyncio.to_thread(lambda: self.index_cache.put(key, SearchIndex.build([doc])))
-            await self.shared_indexes.put(key)
-        except Exception:  # noqa: BLE001 - the index is a cache; search rebuilds it from the DB
-            log.warning("could not save the search index of %s", doc.id, exc_info=True)
-
-    async def _upload_source(self, doc_id: str, source: Source, sha: str) -> str:
-        """The source file into storage; its key."""
-        key = f"documents/{doc_id}/{unique_filename(source.path.name)}"
-        ctype = mimetypes.guess_type(source.path.name)[0] or "application/octet-stream"
-        try:
-            await self.storage.upload_bytes(source.data, key, content_type=ctype, metadata={"sha256": sha})
-        except BaseException as exc:
-            if isinstance(exc, AizoomdocError):
-                raise
-            raise StorageError("ingest.storage_failed", name=source.name, detail=str(exc)) from exc
-        return key
-
-    async def _upload_render(self, doc: Document, source: Source, upload: asyncio.Future[str]) -> dict[str, str]:
-        """After the source upload (``upload``), a different render file (a bundle's PDF); all or
-        nothing: the keys by role."""
-        keys = {"source": await upload}
-        if doc.render_path and Path(doc.render_path).resolve() != source.path.resolve():
-            path = Path(doc.render_path)
-            key = f"documents/{doc.id}/{unique_filename(path.name)}"
-            try:
-                await self.storage.upload_file(path, key, content_type=mimetypes.guess_type(path.name)[0]
-                                               or "application/octet-stream")
-            except BaseException as exc:
-                await self._delete_keys([keys["source"]])
-                if isinstance(exc, AizoomdocError):
-                    raise
-                raise StorageError("ingest.storage_failed", name=source.name, detail=str(exc)) from exc
-            keys["render"] = key
-        if doc.render_path:
-            keys.setdefault("render", keys["source"])
-            # Where the pixels are now (until get_document says otherwise).
-            doc.metadata["render_stat"] = _stat(Path(doc.render_path))
-        return keys
-
-    async def _delete_keys(self, keys: list[str]) -> None:
-        for key in dict.fromkeys(keys):
-            try:
-                await self.storage.delete_file(key)
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                log.warning("could not delete %s after a failed ingest", key, exc_info=True)
+        await self.indexes.save(doc, row)
 
     # --- lookup -------------------------------------------------------------------------------
     async def get_row(self, document_id: str, user_id: str | None = None) -> dict[str, Any] | None:
@@ -421,43 +305,9 @@ class DocumentService:
         render = await self.render_path(row) if local_render else None
         return document_from_rows(row, block_rows, render_path=render)
 
-    def _own_key(self, row: dict[str, Any], column: str) -> str | None:
-        """``row[column]`` if it is a key in the document's own folder (``documents/{id}/``).
-
-        Keys are read back from a row the user can write (Supabase's Data API): a key pointing
-        at another document's file is never read, signed or deleted."""
-        key = row.get(column)
-        if not key:
-            return None
-        if not key_under(key, f"documents/{row['id']}/"):
-            log.warning("document %s: %s outside its folder is ignored", row.get("id"), column)
-            return None
-        return str(key)
-
     async def render_path(self, row: dict[str, Any]) -> str | None:
-        """A local path with the document's pixels: the original file when unchanged (local mode
-        only), the local storage file, or a download cached under ``DATA_DIR/cache/documents``."""
-        key = self._own_key(row, "render_key")
-        if not key:
-            return None
-        meta = row.get("metadata") or {}
-        # A file system path in a row is only followed in local mode, where the one user owns the
-        # machine; a server never opens a path a user could have written into their row.
-        original = (meta.get("pdf_path") if key != row.get("storage_key") else row.get("source_path")) \
-            if self.settings.auth_mode == "local" else None
-        stat = meta.get("render_stat")
-        if original and stat and _stat(Path(original)) == stat:
-            return str(original)
-        local = getattr(self.storage, "path_for", None)
-        if self.storage.backend == "local" and callable(local):
-            p = Path(local(key))
-            if p.is_file():
-                return str(p)
-        target = self.settings.data_dir / "cache" / "documents" / str(row["id"]) / key.rsplit("/", 1)[-1]
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            await self.storage.download_file(key, target)
-        return str(target)
+        """A local path with the document's pixels (:meth:`DocumentFiles.render_path`)."""
+        return await self.document_files.render_path(row)
 
     async def list_documents(self, *, user_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         return await self._store(user_id).list(limit=limit)
@@ -468,8 +318,9 @@ class DocumentService:
         if row is None:
             return False
         deleted = await store.delete(document_id)
-        for key in {self._own_key(row, "storage_key"), self._own_key(row, "render_key")} - {None}:
-            await self._delete_keys([key])  # type: ignore[list-item]
+        files = self.document_files
+        for key in {files.own_key(row, "storage_key"), files.own_key(row, "render_key")} - {None}:
+            await files.delete_keys([key])  # type: ignore[list-item]
         return deleted
 
     async def find(self, ref: str, *, user_id: str | None = None, ingest: bool = True,
@@ -504,122 +355,21 @@ class DocumentService:
         return row
 
     # --- search -------------------------------------------------------------------------------
+
     async def index_for(self, document_ids: Sequence[str] | None = None, *,
                         user_id: str | None = None) -> SearchIndex:
         """The index over these documents (all of the user's when None), cached on disk."""
-        store = self._store(user_id)
-        if document_ids is None:
-            rows = await store.list(limit=100_000)
-        else:
-            rows = await store.get_many(document_ids)
-            missing = set(document_ids) - {str(r["id"]) for r in rows}
-            if missing:
-                raise NotFoundError("search.document_not_found", ref=sorted(missing)[0])
-        key = index_key((str(r["id"]), _index_version(r)) for r in rows)
-        cached = await asyncio.to_thread(self.index_cache.get, key)
-        if cached is not None:
-            return cached
-        shared = await self.shared_indexes.get(key)  # built by a worker elsewhere (Redis)
-        if shared is not None:
-            return shared
-        block_rows = await store.blocks([str(r["id"]) for r in rows])
-        if rows and "pages" not in rows[0]:  # a listing: the pages (sheet names) come with the full rows
-            rows = await store.get_many([str(r["id"]) for r in rows])
-
-        def build() -> SearchIndex:
-            index = SearchIndex.build(indexed_blocks(block_rows, page_sheets(rows)))
-            self.index_cache.put(key, index)
-            return index
-
-        index = await asyncio.to_thread(build)
-        await self.shared_indexes.put(key)
-        return index
+        return await self.indexes.index_for(self._store(user_id), document_ids)
 
     async def search(self, query: str, document_ids: Sequence[str] | None = None, *, top_k: int = 10,
                      pages: Iterable[int] | None = None, block_types: Iterable[str] | None = None,
                      user_id: str | None = None) -> list[Hit]:
         """Best blocks for ``query`` over the documents (all of the user's when None)."""
-        index = await self.index_for(document_ids, user_id=user_id)
-        return await asyncio.to_thread(index.search, query, top_k, None, pages, block_types)
-
-
-class ServiceDocumentSource:
-    """A :class:`~aizoomdoc.pipeline.sources.DocumentSource` over :class:`DocumentService`:
-    paths are ingested once (database + file storage), ids are looked up, search is BM25."""
-
-    def __init__(self, settings: Settings | None = None, service: DocumentService | None = None, *,
-                 allow_paths: bool = True) -> None:
-        self.service = service or DocumentService(settings)
-        self._own = service is None
-        #: False on the server: references are document ids only, never paths (see ``find``).
-        self.allow_paths = allow_paths
-        self._docs: dict[str, Document] = {}
-        self._owner: dict[str, str | None] = {}
-
-    async def aclose(self) -> None:
-        self._docs.clear()
-        if self._own:
-            await self.service.aclose()
-
-    async def resolve(self, refs: Sequence[str], user_id: str | None = None) -> list[Document]:
-        out: list[Document] = []
-        for ref in refs:
-            row = await self.service.find(ref, user_id=user_id, paths=self.allow_paths)
-            doc_id = str(row["id"])
-            if any(d.id == doc_id for d in out):
-                continue
-            doc = self._docs.get(doc_id)
-            if doc is None:
-                doc = await self.service.get_document(doc_id, user_id=user_id)
-                if doc is None:
-                    raise NotFoundError("search.document_not_found", ref=ref)
-                if "status" not in doc.metadata:  # ready: its blocks will not change
-                    self._docs[doc_id] = doc
-            self._owner[doc_id] = user_id
-            out.append(doc)
-        return out
-
-    async def search(self, documents: Sequence[Document], query: str, top_k: int) -> list[Any]:
-        from aizoomdoc.pipeline.sources import FoundBlock
-
-        by_id = {d.id: d for d in documents}
-        owners = {self._owner.get(d) for d in by_id}
-        user_id = owners.pop() if len(owners) == 1 else None
-        hits = await self.service.search(query, list(by_id), top_k=top_k, user_id=user_id)
-        found = []
-        for h in hits:
-            doc = by_id.get(h.document_id)
-            block = doc.block(h.block_id) if doc is not None else None
-            if doc is not None and block is not None:
-                found.append(FoundBlock(doc, block, h.score))
-        return found
-
-
-def is_document_id(ref: object) -> bool:
-    """Whether ``ref`` is a document id (a uuid), as opposed to a path or anything else."""
-    try:
-        uuid.UUID(str(ref))
-    except ValueError:
-        return False
-    return isinstance(ref, str)
-
-
-def _index_version(row: dict[str, Any]) -> str:
-    """What the cached index of a document depends on: its content, and its blocks (a queued
-    document has none yet; they arrive with ``ready``)."""
-    return f"{row['sha256']}:{row.get('status') or 'ready'}:{row.get('block_count') or 0}"
-
-
-
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
+        return await self.indexes.search(query, document_ids, top_k=top_k, pages=pages, block_types=block_types,
+                                         store=self._store(user_id))
 
 
 __all__ = [
     "DocumentService", "IngestResult", "ServiceDocumentSource", "document_from_rows", "document_rows", "indexed_blocks",
-    "is_document_id",
+    "is_document_id", "page_sheets",
 ]

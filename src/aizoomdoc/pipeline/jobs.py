@@ -158,7 +158,7 @@ class DocumentJobs:
         pages = pages_to_ocr(doc, mode)
         if not pages or ocr_unavailable(self.options) is not None or self.ocr is None:
             return await self.finish(document_id, user_id)
-        from aizoomdoc.pipeline.ingest import document_rows
+        from aizoomdoc.pipeline.document_rows import document_rows
 
         page_rows = document_rows(doc)[0]["pages"]
         meta = dict(row.get("metadata") or {}, ocr_pages=pages)
@@ -212,7 +212,7 @@ class DocumentJobs:
             missing = "engine"
         results = {} if missing else await self.cache.get(row["sha256"], self.options.cache_key(), pages)
         flags = merge_ocr(doc, pages, results, missing)
-        from aizoomdoc.pipeline.ingest import document_rows
+        from aizoomdoc.pipeline.document_rows import document_rows
 
         values, block_rows = document_rows(doc)
         for page in values["pages"]:

@@ -40,15 +40,17 @@ class UsageRecorder:
         self.store = UsageStore(db) if db is not None and settings.analytics_enabled else None
 
     async def question(self, *, user_id: str, chat_id: str | None, message_id: str | None,
-                       document_ids: Sequence[str], model: str | None, offline: bool, llm_calls: int,
+                       document_ids: Sequence[str], model: str | None, direct: bool, llm_calls: int,
                        usage: dict[str, Any] | None, images: int, renders: RenderCounters | None,
                        seconds: float, error_kind: str | None, question: str) -> None:
+        """One ``usage_questions`` row; ``direct``: answered without a language model (stored in the
+        ``offline`` column, whose name is kept)."""
         if self.store is None:
             return
         usage = usage or {}
         row = {
             "user_id": user_id, "chat_id": chat_id or None, "message_id": message_id or None,
-            "document_ids": list(document_ids), "model": model, "offline": offline, "llm_calls": int(llm_calls),
+            "document_ids": list(document_ids), "model": model, "offline": direct, "llm_calls": int(llm_calls),
             "tokens_in": int(usage.get("prompt_tokens") or 0), "tokens_out": int(usage.get("completion_tokens") or 0),
             "images": int(images), "renders": renders.rendered if renders else 0,
             "render_cache_hits": renders.cached if renders else 0, "answer_seconds": round(float(seconds), 4),

@@ -73,6 +73,7 @@ TEXTS: dict[str, str] = {
         "попробуйте переформулировать вопрос или выбрать другую модель (LLM_MODEL)."
     ),
     "llm.error.empty": "Модель вернула пустой ответ. Попробуйте ещё раз.",
+    "llm.error.no_model": "Языковая модель не подключена (LLM_API_KEY не задан): вести диалог с моделью нельзя.",
     # --- LLM endpoint check (`aizoomdoc doctor`) ----------------------------------------------
     "llm.check.connect": "Сервер модели {url} недоступен ({detail}). Проверьте LLM_BASE_URL и сеть.",
     "llm.check.refused": "соединение не установлено",
@@ -82,7 +83,7 @@ TEXTS: dict[str, str] = {
         "Сервер модели {url} ответил HTTP {status} на запрос списка моделей ({detail}). "
         "Проверьте LLM_BASE_URL (OpenAI-совместимый адрес, обычно оканчивается на /v1)."
     ),
-    "doctor.llm.offline": (
+    "doctor.llm.direct": (
         "Языковая модель не используется (LLM_API_KEY не задан): ответы собирает офлайн-режим "
         "из найденных фрагментов"
     ),
@@ -95,23 +96,23 @@ TEXTS: dict[str, str] = {
         "проверьте LLM_MODEL"
     ),
     "doctor.llm.model_unknown": "сервер не вернул список моделей, модель «{model}» не проверена",
-    # --- offline answerer ----------------------------------------------------------------------
-    "offline.notice": (
+    # --- direct answerer (no language model) ----------------------------------------------------------------------
+    "direct.notice": (
         "Ответ собран без языковой модели (LLM_API_KEY не задан): ниже найденные фрагменты "
         "документа с указанием страниц и блоков."
     ),
-    "offline.nothing": "По вопросу «{question}» в документах ничего не найдено. Переформулируйте вопрос или укажите шифр/обозначение точно как на чертеже.",
-    "offline.found": "Найдено фрагментов: {count} (страницы: {pages}).",
-    "offline.hit": "{n}. Стр. {page}, блок {block_id}{sheet}: {text}",
-    "offline.images": "Изображения областей: {ids}.",
-    "offline.more": "…и ещё {count}.",
-    "offline.weak": "Ещё совпадений с низкой релевантностью (не показаны): {count}.",
-    "offline.list_found": "Найдено позиций: {count} (страницы: {pages}). Перечень по страницам:",
-    "offline.list_page": "Стр. {page}{sheet}:",
-    "offline.list_item": "• {text} — блок {block_id}{where}",
-    "offline.list_row": "строка таблицы",
-    "offline.list_also": "также стр. {pages}",
-    "offline.list_image": "изображение {label}",
+    "direct.nothing": "По вопросу «{question}» в документах ничего не найдено. Переформулируйте вопрос или укажите шифр/обозначение точно как на чертеже.",
+    "direct.found": "Найдено фрагментов: {count} (страницы: {pages}).",
+    "direct.hit": "{n}. Стр. {page}, блок {block_id}{sheet}: {text}",
+    "direct.images": "Изображения областей: {ids}.",
+    "direct.more": "…и ещё {count}.",
+    "direct.weak": "Ещё совпадений с низкой релевантностью (не показаны): {count}.",
+    "direct.list_found": "Найдено позиций: {count} (страницы: {pages}). Перечень по страницам:",
+    "direct.list_page": "Стр. {page}{sheet}:",
+    "direct.list_item": "• {text} — блок {block_id}{where}",
+    "direct.list_row": "строка таблицы",
+    "direct.list_also": "также стр. {pages}",
+    "direct.list_image": "изображение {label}",
     "ask.list_note": (
         "Это вопрос-перечень: перечислите все подходящие позиции из найденных блоков (со страницей "
         "и блоком для каждой), а не только лучшие."

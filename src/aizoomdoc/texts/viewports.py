@@ -1,10 +1,10 @@
-"""User-facing texts (Russian): the direct offline answer about codes (issue 12)."""
+"""User-facing texts (Russian): the direct answer (no language model) about codes (issue 12)."""
 
 TEXTS: dict[str, str] = {
-    "offline.code_line": "**{code}**: {value} — {where}",
-    "offline.similar": "Похожие обозначения (о них не спрашивали, изображения не приложены):",
-    "offline.similar_item": "• стр. {page}, блок {block_id}: {text}",
-    "offline.only_similar": (
+    "direct.code_line": "**{code}**: {value} — {where}",
+    "direct.similar": "Похожие обозначения (о них не спрашивали, изображения не приложены):",
+    "direct.similar_item": "• стр. {page}, блок {block_id}: {text}",
+    "direct.only_similar": (
         "Точного обозначения из вопроса «{question}» в документах не нашлось; есть похожие — проверьте, "
         "не о них ли речь."
     ),

@@ -1,6 +1,10 @@
-"""The offline answerer, the default when no LLM_API_KEY is set: an extractive answer built from
+"""The direct answerer, the default when no LLM_API_KEY is set: an extractive answer built from
 the hits — in Russian, citing page and block, pointing at the viewports, and saying plainly that
-no language model was used.
+no language model was used. "Direct" (no language model) is not "offline" (the cloud is down,
+``store/resilient.py``): the two are independent.
+
+:class:`DirectProvider` puts it behind the provider interface of :mod:`aizoomdoc.llm.base`, so the
+pipeline always has a provider and asks it ``uses_model`` where the two genuinely differ.
 
 A direct question about codes ("Какая мощность П1?") leads with one line per code asked about:
 the code, its value (the rest of its table row, else the text of its best hit) and where it was
@@ -17,15 +21,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from aizoomdoc.llm.base import Usage
+from aizoomdoc.errors import LLMError
+from aizoomdoc.llm.base import AssistantMessage, Message, TokenCallback, Usage
 from aizoomdoc.llm.context import HitContext, clean_text, shorten
 from aizoomdoc.llm.loop import LoopResult
 from aizoomdoc.search import analyze, analyze_query, matching_rows
 from aizoomdoc.texts import t
 
-OFFLINE_MODEL = "offline-extractive"
+#: The model name stored with a direct answer (a persisted value: kept as it always was).
+DIRECT_MODEL = "offline-extractive"
 # A hit scoring below this share of the best hit is a stray word match (a table row that only
 # shares "Кровля" with the question); a direct answer names it only as a count.
 WEAK_SHARE = 0.1
@@ -39,7 +45,7 @@ S = TypeVar("S", bound=Scored)
 
 
 def strong_hits(hits: Sequence[S]) -> list[S]:
-    """The hits a direct (not list) offline answer shows and renders viewports for: those scoring
+    """The hits a direct (not list) answer without a model shows and renders viewports for: those scoring
     at least WEAK_SHARE of the best one, in their order. The caller passes the rest as ``hidden``."""
     if not hits:
         return []
@@ -119,12 +125,12 @@ def _code_lines(question: str, hits: Sequence[HitContext], hit_chars: int) -> li
             if where not in places:
                 places.append(where)
         shown = re.sub(r"\s+", " ", next((w for w in question.split() if code in _codes_of(w)), code)).strip(" ?,.:;!")
-        lines.append(t("offline.code_line", code=shown, value=_value(code, best, hit_chars) or "—",
+        lines.append(t("direct.code_line", code=shown, value=_value(code, best, hit_chars) or "—",
                        where="; ".join(places[:4])))
     return lines
 
 
-def offline_answer(
+def direct_answer(
     question: str,
     hits: Sequence[HitContext],
     image_labels: Sequence[str] = (),
@@ -136,25 +142,27 @@ def offline_answer(
     list_mode: bool = False,
     similar: Sequence[HitContext] = (),
 ) -> LoopResult:
-    lines = [t("offline.notice")]
+    """The whole answer from the hits: ``notes`` first, then the code lines, the hits (or, in
+    ``list_mode``, every hit grouped by page), the look-alike codes and the image labels."""
+    lines = [t("direct.notice")]
     lines.extend(notes)
     if not hits and similar and not list_mode:
-        lines.append(t("offline.only_similar", question=question.strip()))
+        lines.append(t("direct.only_similar", question=question.strip()))
         lines.append(_similar(similar, hit_chars))
-        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+        return LoopResult(answer="\n\n".join(lines), model=DIRECT_MODEL, usage=Usage())
     if not hits:
-        lines.append(t("offline.nothing", question=question.strip()))
-        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+        lines.append(t("direct.nothing", question=question.strip()))
+        return LoopResult(answer="\n\n".join(lines), model=DIRECT_MODEL, usage=Usage())
     if list_mode:
         lines.extend(_list(question, hits, hit_chars))
         if image_labels:
-            lines.append(t("offline.images", ids=", ".join(image_labels)))
-        return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+            lines.append(t("direct.images", ids=", ".join(image_labels)))
+        return LoopResult(answer="\n\n".join(lines), model=DIRECT_MODEL, usage=Usage())
     code_lines = _code_lines(question, hits, 200)
     if code_lines:
         lines.append("\n".join(code_lines))
     pages = sorted({h.page_number for h in hits})
-    lines.append(t("offline.found", count=len(hits), pages=", ".join(map(str, pages))))
+    lines.append(t("direct.found", count=len(hits), pages=", ".join(map(str, pages))))
     items = []
     multi = len({h.document_id for h in hits}) > 1
     for n, h in enumerate(hits[:max_hits], 1):
@@ -163,27 +171,27 @@ def offline_answer(
             sheet += f", документ «{h.document_title or h.document_id}»"
         if h.image_label:
             sheet += f", изображение {h.image_label}"
-        items.append(t("offline.hit", n=n, page=h.page_number, block_id=h.block_id, sheet=sheet,
+        items.append(t("direct.hit", n=n, page=h.page_number, block_id=h.block_id, sheet=sheet,
                        text=shorten(clean_text(h.text), hit_chars) or "—"))
     if len(hits) > max_hits:
-        items.append(t("offline.more", count=len(hits) - max_hits))
+        items.append(t("direct.more", count=len(hits) - max_hits))
     if hidden:
-        items.append(t("offline.weak", count=hidden))
+        items.append(t("direct.weak", count=hidden))
     lines.append("\n".join(items))
     if similar:
         lines.append(_similar(similar, hit_chars))
     if image_labels:
-        lines.append(t("offline.images", ids=", ".join(image_labels)))
-    return LoopResult(answer="\n\n".join(lines), model=OFFLINE_MODEL, usage=Usage())
+        lines.append(t("direct.images", ids=", ".join(image_labels)))
+    return LoopResult(answer="\n\n".join(lines), model=DIRECT_MODEL, usage=Usage())
 
 
 def _similar(hits: Sequence[HitContext], hit_chars: int) -> str:
-    items = [t("offline.similar")]
+    items = [t("direct.similar")]
     for h in hits[:8]:
-        items.append(t("offline.similar_item", page=h.page_number, block_id=h.block_id,
+        items.append(t("direct.similar_item", page=h.page_number, block_id=h.block_id,
                        text=shorten(clean_text(h.text), min(hit_chars, 200)) or "—"))
     if len(hits) > 8:
-        items.append(t("offline.more", count=len(hits) - 8))
+        items.append(t("direct.more", count=len(hits) - 8))
     return "\n".join(items)
 
 
@@ -218,7 +226,7 @@ def _list(question: str, hits: Sequence[HitContext], hit_chars: int) -> list[str
             items.append(item)
     items.sort(key=lambda it: (it.order[0], it.hit.page_number, *it.order[1:]))
     pages = sorted({it.hit.page_number for it in items})
-    out = [t("offline.list_found", count=len(items), pages=", ".join(map(str, pages)))]
+    out = [t("direct.list_found", count=len(items), pages=", ".join(map(str, pages)))]
     multi = len(docs) > 1
     group: list[str] = []
     current: tuple[int, int] | None = None
@@ -232,16 +240,45 @@ def _list(question: str, hits: Sequence[HitContext], hit_chars: int) -> list[str
             sheet = f", лист «{h.sheet_name}»" if h.sheet_name else ""
             if multi:
                 sheet += f", документ «{h.document_title or h.document_id}»"
-            group = [t("offline.list_page", page=h.page_number, sheet=sheet)]
+            group = [t("direct.list_page", page=h.page_number, sheet=sheet)]
         where = []
         if it.from_table:
-            where.append(t("offline.list_row"))
+            where.append(t("direct.list_row"))
         if it.hit.image_label:
-            where.append(t("offline.list_image", label=it.hit.image_label))
+            where.append(t("direct.list_image", label=it.hit.image_label))
         if it.also:
-            where.append(t("offline.list_also", pages=", ".join(map(str, sorted(it.also)))))
-        group.append(t("offline.list_item", text=it.text, block_id=it.hit.block_id,
+            where.append(t("direct.list_also", pages=", ".join(map(str, sorted(it.also)))))
+        group.append(t("direct.list_item", text=it.text, block_id=it.hit.block_id,
                        where=f" ({'; '.join(where)})" if where else ""))
     if group:
         out.append("\n".join(group))
     return out
+
+
+class DirectProvider:
+    """The direct answerer as a provider: same ``name``/``model``/``chat``/``aclose`` as an LLM
+    provider, ``uses_model = False``. It reads no conversation — :meth:`answer` builds the answer
+    from the hits — so :meth:`chat` refuses (the tool loop is only for language models)."""
+
+    name = "direct"
+    model = DIRECT_MODEL
+    uses_model = False
+
+    async def chat(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[dict[str, Any]] | None = None,
+        *,
+        stream: bool = False,
+        on_token: TokenCallback | None = None,
+        tool_choice: str | None = None,
+    ) -> AssistantMessage:
+        raise LLMError("llm.error.no_model")
+
+    def answer(self, question: str, hits: Sequence[HitContext], image_labels: Sequence[str] = (),
+               **kw: Any) -> LoopResult:
+        """:func:`direct_answer` (same arguments)."""
+        return direct_answer(question, hits, image_labels, **kw)
+
+    async def aclose(self) -> None:
+        return None
