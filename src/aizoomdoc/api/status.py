@@ -2,8 +2,9 @@
 
 When the chat store has an offline journal (``store/resilient.py``) its state is reported
 (``offline_state()``: database online/offline, pending journal entries and files); otherwise
-(``offline_state()`` is None) the database and the file storage are pinged (``is_connected()``, cached for a few seconds). No login is
-needed: the answer holds no user data, and the UI needs it before login (auth mode, upload limit).
+(``offline_state()`` is None) the database is pinged (``is_connected()``); the file storage is
+pinged either way. Cached for a few seconds. No login is needed: the answer holds no user data,
+and the UI needs it before login (auth mode, upload limit).
 """
 
 from __future__ import annotations
