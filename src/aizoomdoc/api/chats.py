@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.api.schemas import OUT, ChatHistory, ChatList, ChatOut
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.texts import t
 
@@ -58,7 +59,7 @@ def message_out(ctx: Ctx, message: dict[str, Any], chat_id: str) -> dict[str, An
     return out
 
 
-@router.get("", summary="Список чатов (последние сверху)")
+@router.get("", summary="Список чатов (последние сверху)", response_model=ChatList, **OUT)
 async def list_chats(
     ctx: Ctx = Depends(get_ctx),
     archived: Literal["false", "true", "all"] = Query("false", description="false — активные, true — архив, all — все"),
@@ -76,7 +77,7 @@ async def list_chats(
     return {"chats": [chat_out(r) for r in rows[:limit]]}
 
 
-@router.post("", status_code=201, summary="Новый чат (можно сразу с документами)")
+@router.post("", status_code=201, summary="Новый чат (можно сразу с документами)", response_model=ChatOut, **OUT)
 async def create_chat(body: ChatIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     doc_ids = await check_documents(ctx, body.document_ids)
     title = (body.title or "").strip() or t("api.default_chat_title")
@@ -85,7 +86,8 @@ async def create_chat(body: ChatIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, An
     return chat_out(await ctx.chat(chat_id))
 
 
-@router.get("/{chat_id}", summary="Чат с историей: сообщения, изображения, найденные блоки")
+@router.get("/{chat_id}", summary="Чат с историей: сообщения, изображения, найденные блоки",
+            response_model=ChatHistory, **OUT)
 async def get_chat(chat_id: str, ctx: Ctx = Depends(get_ctx),
                    limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
@@ -117,7 +119,8 @@ async def active_after(ctx: Ctx, chat_id: str, last: int) -> int:
     return min(open_questions.values()) - 1 if open_questions else last
 
 
-@router.patch("/{chat_id}", summary="Переименовать, архивировать, сменить документы чата")
+@router.patch("/{chat_id}", summary="Переименовать, архивировать, сменить документы чата",
+              response_model=ChatOut, **OUT)
 async def update_chat(chat_id: str, body: ChatPatch, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
     fields: dict[str, Any] = {}

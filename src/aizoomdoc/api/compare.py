@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import owned_document
 from aizoomdoc.api.pages import page_url
+from aizoomdoc.api.schemas import OUT, ComparisonOut
 from aizoomdoc.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/compare", tags=["compare"])
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/compare", tags=["compare"])
 MAX_BOXES = 60
 
 
-@router.get("", summary="Сравнить две версии комплекта (документы пользователя)")
+@router.get("", summary="Сравнить две версии комплекта (документы пользователя)", response_model=ComparisonOut, **OUT)
 async def compare(
     old: str = Query(..., max_length=64, description="id старой версии"),
     new: str = Query(..., max_length=64, description="id новой версии"),

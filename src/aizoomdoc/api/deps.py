@@ -26,6 +26,7 @@ from aizoomdoc.store.database import Database
 from aizoomdoc.store.events import ApiTokenStore, ChatEventLog
 from aizoomdoc.store.files import FileStorage
 from aizoomdoc.store.files.paths import key_under
+from aizoomdoc.store.protocol import ChatStoreProtocol
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class Notifier:
 class AppState:
     settings: Settings
     db: Database
-    store: Any  # ChatStore or an offline-resilient wrapper with the same interface
+    store: ChatStoreProtocol  # ChatStore, or the offline-resilient wrapper with the same interface
     files: FileStorage
     documents: Any  # pipeline.ingest.DocumentService
     source: Any  # pipeline.ingest.ServiceDocumentSource
@@ -149,7 +150,7 @@ class Ctx:
 
     state: AppState
     user: User
-    store: Any
+    store: ChatStoreProtocol
     events: ChatEventLog
 
     @property
@@ -177,8 +178,7 @@ class Ctx:
 
 
 def make_ctx(state: AppState, user: User) -> Ctx:
-    store = state.store.for_user(user.id) if hasattr(state.store, "for_user") else state.store
-    return Ctx(state=state, user=user, store=store, events=state.events.for_user(user.id))
+    return Ctx(state=state, user=user, store=state.store.for_user(user.id), events=state.events.for_user(user.id))
 
 
 def get_state(request: Request) -> AppState:

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Query
 
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import owned_document
+from aizoomdoc.api.schemas import OUT, SearchHits
 from aizoomdoc.errors import InvalidInputError
 from aizoomdoc.search import analyze_query
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
-@router.get("", summary="Поиск блоков по документам пользователя (без чата)")
+@router.get("", summary="Поиск блоков по документам пользователя (без чата)", response_model=SearchHits, **OUT)
 async def search_documents(ctx: Ctx = Depends(get_ctx),
                            q: str = Query(..., max_length=1000, description="запрос: слова и шифры"),
                            document_id: list[str] = Query([], description="только эти документы (можно несколько)"),

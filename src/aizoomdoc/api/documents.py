@@ -42,6 +42,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
 from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.api.schemas import OUT, DocumentDetail, DocumentList
 from aizoomdoc.documents.read_warnings import ingest_notes
 from aizoomdoc.errors import AizoomdocError, DocumentError, FileTooLargeError, InvalidInputError, NotFoundError
 from aizoomdoc.texts import t
@@ -431,7 +432,7 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("", summary="Документы пользователя (новые сверху)")
+@router.get("", summary="Документы пользователя (новые сверху)", response_model=DocumentList, **OUT)
 async def list_documents(ctx: Ctx = Depends(get_ctx), limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
     rows = await ctx.state.documents.list_documents(user_id=ctx.user_id, limit=limit)
     return {"documents": [document_out(r) for r in rows]}
@@ -444,7 +445,8 @@ async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/{document_id}", summary="Документ: статус обработки и её ход, страницы (OCR), штамп")
+@router.get("/{document_id}", summary="Документ: статус обработки и её ход, страницы (OCR), штамп",
+            response_model=DocumentDetail, **OUT)
 async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
     out = document_out(row)

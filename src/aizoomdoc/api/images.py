@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from aizoomdoc.api.deps import AppState, Ctx, get_ctx, get_state
 from aizoomdoc.api.errors import error_response
+from aizoomdoc.api.schemas import OUT, ImageList, ImageOut
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.texts import t
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/chats/{chat_id}/images", tags=["images"])
 files_router = APIRouter(tags=["images"])
 
 
-@router.get("", summary="Изображения чата со свежими подписанными ссылками")
+@router.get("", summary="Изображения чата со свежими подписанными ссылками", response_model=ImageList, **OUT)
 async def list_images(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
@@ -43,7 +44,7 @@ async def open_image(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/{image_id}/info", summary="Запись об изображении")
+@router.get("/{image_id}/info", summary="Запись об изображении", response_model=ImageOut, **OUT)
 async def image_info(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)

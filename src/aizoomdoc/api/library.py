@@ -20,6 +20,17 @@ from pydantic import BaseModel, Field
 from aizoomdoc.api.chats import chat_out
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import ingest_order, receive_files, upload_error
+from aizoomdoc.api.schemas import (
+    OUT,
+    AttachmentList,
+    ChatOut,
+    FolderDeleted,
+    FolderList,
+    FolderOut,
+    LibraryFileDetail,
+    LibraryFileList,
+    LibraryFileOut,
+)
 from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError, NotFoundError
 from aizoomdoc.pipeline.library import LibraryService
 from aizoomdoc.store.library import LibraryStore
@@ -86,12 +97,13 @@ async def files_out(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 # --- folders -------------------------------------------------------------------------------------
-@router.get("/folders", summary="Папки пользователя (дерево: parent_id, path, depth)")
+@router.get("/folders", summary="Папки пользователя (дерево: parent_id, path, depth)", response_model=FolderList, **OUT)
 async def list_folders(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return {"folders": await service(ctx).folders(ctx.user_id)}
 
 
-@router.post("/folders", status_code=201, summary="Новая папка (в корне или внутри parent_id)")
+@router.post("/folders", status_code=201, summary="Новая папка (в корне или внутри parent_id)",
+             response_model=FolderOut, **OUT)
 async def create_folder(body: FolderIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         return await service(ctx).create_folder(body.name, ctx.user_id, body.parent_id)
@@ -99,7 +111,7 @@ async def create_folder(body: FolderIn, ctx: Ctx = Depends(get_ctx)) -> dict[str
         raise _not_found_if_bad_id(exc, "library.folder_not_found", folder_id=str(body.parent_id)[:60]) from None
 
 
-@router.patch("/folders/{folder_id}", summary="Переименовать папку")
+@router.patch("/folders/{folder_id}", summary="Переименовать папку", response_model=FolderOut, **OUT)
 async def rename_folder(folder_id: str, body: FolderPatch, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         return await service(ctx).store.for_user(ctx.user_id).rename_folder(folder_id, body.name)
@@ -108,7 +120,8 @@ async def rename_folder(folder_id: str, body: FolderPatch, ctx: Ctx = Depends(ge
 
 
 @router.delete("/folders/{folder_id}",
-               summary="Удалить папку с подпапками (файлы, нужные другим папкам и чатам, остаются)")
+               summary="Удалить папку с подпапками (файлы, нужные другим папкам и чатам, остаются)",
+               response_model=FolderDeleted, **OUT)
 async def delete_folder(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         report = await service(ctx).delete_folder(folder_id, ctx.user_id)
@@ -127,7 +140,8 @@ def _forget_documents(ctx: Ctx, report: dict[str, Any]) -> None:
                 cache.pop(f["document_id"], None)
 
 
-@router.get("/folders/{folder_id}/files", summary="Файлы папки (в порядке добавления)")
+@router.get("/folders/{folder_id}/files", summary="Файлы папки (в порядке добавления)",
+            response_model=LibraryFileList, **OUT)
 async def folder_files(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         rows = await service(ctx).store.for_user(ctx.user_id).get_folder_files(folder_id)
@@ -138,7 +152,8 @@ async def folder_files(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str,
 
 @router.post("/folders/{folder_id}/files", status_code=201,
              summary="Загрузить файлы в папку (документы индексируются, прочие хранятся как есть)",
-             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
+             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}},
+             response_model=LibraryFileList, **OUT)
 async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depends(get_ctx),
                              filename: str | None = Query(None, max_length=255)) -> dict[str, Any]:
     svc = service(ctx)
@@ -163,7 +178,8 @@ async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depend
 
 
 @router.post("/folders/{folder_id}/items", status_code=201,
-             summary="Положить в папку загруженный документ (document_id) или файл библиотеки (file_id)")
+             summary="Положить в папку загруженный документ (document_id) или файл библиотеки (file_id)",
+             response_model=LibraryFileOut, **OUT)
 async def add_item(folder_id: str, body: ItemIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     if (body.document_id is None) == (body.file_id is None):
         raise InvalidInputError("api.bad_request", detail="укажите document_id или file_id")
@@ -185,7 +201,8 @@ async def add_item(folder_id: str, body: ItemIn, ctx: Ctx = Depends(get_ctx)) ->
 
 
 @router.delete("/folders/{folder_id}/items/{file_id}",
-               summary="Убрать файл из папки (удаляется, если больше нигде не нужен)")
+               summary="Убрать файл из папки (удаляется, если больше нигде не нужен)",
+               response_model=FolderDeleted, **OUT)
 async def remove_item(folder_id: str, file_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         report = await service(ctx).remove_from_folder(folder_id, file_id, ctx.user_id)
@@ -203,7 +220,8 @@ async def _file(ctx: Ctx, file_id: str) -> dict[str, Any]:
         raise _not_found_if_bad_id(exc, "library.file_not_found", file_id=file_id[:60]) from None
 
 
-@router.get("/files/{file_id}", summary="Файл библиотеки и папки, в которых он лежит")
+@router.get("/files/{file_id}", summary="Файл библиотеки и папки, в которых он лежит",
+            response_model=LibraryFileDetail, **OUT)
 async def get_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await _file(ctx, file_id)
     out = (await files_out(ctx, [row]))[0]
@@ -220,14 +238,16 @@ async def download_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> RedirectRe
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/files/{file_id}/chats", summary="Прикрепить документ из библиотеки к чату")
+@router.post("/files/{file_id}/chats", summary="Прикрепить документ из библиотеки к чату",
+             response_model=ChatOut, **OUT)
 async def attach_to_chat(file_id: str, body: ChatRef, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(body.chat_id)
     await _file(ctx, file_id)
     return chat_out(await service(ctx).attach_to_chat(file_id, chat, ctx.store, ctx.user_id))
 
 
-@router.post("/files/{file_id}/messages", status_code=201, summary="Прикрепить файл к сообщению")
+@router.post("/files/{file_id}/messages", status_code=201, summary="Прикрепить файл к сообщению",
+             response_model=LibraryFileOut, **OUT)
 async def attach_to_message(file_id: str, body: MessageRef, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     await _file(ctx, file_id)
     try:
@@ -237,7 +257,8 @@ async def attach_to_message(file_id: str, body: MessageRef, ctx: Ctx = Depends(g
     return (await files_out(ctx, [row]))[0]
 
 
-@router.get("/chats/{chat_id}/attachments", summary="Файлы, прикреплённые к сообщениям чата")
+@router.get("/chats/{chat_id}/attachments", summary="Файлы, прикреплённые к сообщениям чата",
+            response_model=AttachmentList, **OUT)
 async def chat_attachments(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     await ctx.chat(chat_id)
     rows = await service(ctx).store.for_user(ctx.user_id).get_chat_attachments(chat_id)

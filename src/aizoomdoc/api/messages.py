@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from aizoomdoc.api.chats import check_documents, message_out
 from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.api.schemas import OUT, MessageList, QuestionAccepted
 from aizoomdoc.errors import InvalidInputError
 from aizoomdoc.texts import t
 
@@ -21,7 +22,8 @@ class QuestionIn(BaseModel):
                                     description="документы (по умолчанию — документы чата)")
 
 
-@router.get("", summary="Сообщения чата (старые сверху) с изображениями и найденными блоками")
+@router.get("", summary="Сообщения чата (старые сверху) с изображениями и найденными блоками",
+            response_model=MessageList, **OUT)
 async def list_messages(chat_id: str, ctx: Ctx = Depends(get_ctx),
                         limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
@@ -29,7 +31,8 @@ async def list_messages(chat_id: str, ctx: Ctx = Depends(get_ctx),
     return {"messages": [message_out(ctx, m, str(chat["id"])) for m in history["messages"]]}
 
 
-@router.post("", status_code=202, summary="Задать вопрос: ответ придёт в потоке событий чата")
+@router.post("", status_code=202, summary="Задать вопрос: ответ придёт в потоке событий чата",
+             response_model=QuestionAccepted, **OUT)
 async def post_question(chat_id: str, body: QuestionIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     """Starts the ask pipeline in the background and returns at once.
 

@@ -13,13 +13,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from aizoomdoc.api.deps import Ctx, get_ctx
+from aizoomdoc.api.schemas import OUT, StatsOut
 from aizoomdoc.errors import ForbiddenError
 from aizoomdoc.pipeline.stats import StatsService, is_admin, parse_day
 
 router = APIRouter(prefix="/api/stats", tags=["stats"])
 
 
-@router.get("", summary="Статистика использования: вопросы, токены, время ответа, по дням")
+@router.get("", summary="Статистика использования: вопросы, токены, время ответа, по дням",
+            response_model=StatsOut, **OUT)
 async def get_stats(ctx: Ctx = Depends(get_ctx),
                     since: str | None = Query(None, max_length=10, description="ГГГГ-ММ-ДД, включительно"),
                     until: str | None = Query(None, max_length=10, description="ГГГГ-ММ-ДД, включительно"),

@@ -1,9 +1,10 @@
 """``GET /api/status``: online/offline (the UI's badge), what is pending, limits the UI needs.
 
-When the chat store is the offline-resilient one (``store/resilient.py``) its state is reported
-(``offline_state()``: database online/offline, pending journal entries and files); otherwise the
-database and the file storage are pinged (``is_connected()``, cached for a few seconds). No login is
-needed: the answer holds no user data, and the UI needs it before login (auth mode, upload limit).
+When the chat store has an offline journal (``store/resilient.py``) its state is reported
+(``offline_state()``: database online/offline, pending journal entries and files); otherwise
+(``offline_state()`` is None) the database is pinged (``is_connected()``); the file storage is
+pinged either way. Cached for a few seconds. No login is needed: the answer holds no user data,
+and the UI needs it before login (auth mode, upload limit).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from aizoomdoc.api.deps import AppState, cached_status, get_state
+from aizoomdoc.api.schemas import OUT, StatusOut
 from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
@@ -24,15 +26,14 @@ router = APIRouter(tags=["status"])
 async def compute_status(state: AppState) -> dict[str, Any]:
     store = state.store
     pending: dict[str, Any] = {}
-    offline_state = getattr(store, "offline_state", None)
-    if callable(offline_state):
-        try:
-            st = offline_state()
-            db_online = st.get("database") == "online"
-            pending = {k: st.get(k) for k in ("pending", "pending_files", "conflicts", "since", "last_error")}
-        except Exception:  # noqa: BLE001 - a broken status must not break the badge
-            log.warning("offline_state() failed", exc_info=True)
-            db_online = await asyncio.to_thread(store.is_connected)
+    try:
+        st = store.offline_state()
+    except Exception:  # noqa: BLE001 - a broken status must not break the badge
+        log.warning("offline_state() failed", exc_info=True)
+        st = None
+    if st is not None:
+        db_online = st.get("database") == "online"
+        pending = {k: st.get(k) for k in ("pending", "pending_files", "conflicts", "since", "last_error")}
     else:
         db_online = await asyncio.to_thread(store.is_connected)
     files_online = await asyncio.to_thread(state.files.is_connected)
@@ -53,7 +54,8 @@ async def compute_status(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/api/status", summary="Состояние: в сети / нет связи, ожидающие синхронизации записи, лимиты")
+@router.get("/api/status", summary="Состояние: в сети / нет связи, ожидающие синхронизации записи, лимиты",
+            response_model=StatusOut, **OUT)
 async def status(state: AppState = Depends(get_state)) -> dict[str, Any]:
     return await cached_status(state, lambda: compute_status(state))
 

@@ -14,8 +14,6 @@ from aizoomdoc.config import get_settings
 from aizoomdoc.errors import AizoomdocError, LLMError
 from aizoomdoc.pipeline.ask import AskService, Attachment
 from aizoomdoc.pipeline.events import AskEvent, AskResult, ImageInfo, StageEvent, TokenEvent
-from aizoomdoc.store.files.resilient import ResilientFileStorage
-from aizoomdoc.store.resilient import ResilientChatStore
 from aizoomdoc.texts import t
 
 
@@ -54,11 +52,12 @@ def print_result(service: AskService, result: AskResult, *, streamed: bool) -> N
 def print_offline_notice(service: AskService) -> None:
     """One line when the answer was kept locally because PostgreSQL or S3 is unreachable."""
     store, files = service.store, service.files
-    if isinstance(store, ResilientChatStore) and store.is_offline:
-        err_console.print(f"[yellow]⚠ {t('offline.db', pending=store.offline_state()['pending'])}[/]",
-                          highlight=False)
-    if isinstance(files, ResilientFileStorage) and files.is_offline:
-        err_console.print(f"[yellow]⚠ {t('offline.s3', pending=files.offline_state()['pending_files'])}[/]",
+    db_state = store.offline_state() if store.is_offline else None
+    if db_state is not None:
+        err_console.print(f"[yellow]⚠ {t('offline.db', pending=db_state['pending'])}[/]", highlight=False)
+    files_state = files.offline_state() if files.is_offline else None
+    if files_state is not None:
+        err_console.print(f"[yellow]⚠ {t('offline.s3', pending=files_state['pending_files'])}[/]",
                           highlight=False)
 
 

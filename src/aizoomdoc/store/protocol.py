@@ -1,4 +1,8 @@
-"""The interface of a chat store, so wrappers (e.g. an offline-resilient store) can stand in for it."""
+"""The interface of a chat store, so wrappers (e.g. an offline-resilient store) can stand in for it.
+
+Every store implements all of it, the plain one too (``for_user``, ``is_offline``,
+``offline_state``), so callers never probe a store with ``hasattr``/``getattr``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,22 @@ from typing import Any, Protocol, runtime_checkable
 class ChatStoreProtocol(Protocol):
     """What :class:`aizoomdoc.store.chats.ChatStore` offers. Rows are plain dicts (ISO timestamps,
     JSON decoded); ids are uuid4 strings; failures raise :class:`aizoomdoc.errors.AizoomdocError`."""
+
+    # --- the caller and the link -------------------------------------------------------------
+    def for_user(self, user_id: str) -> ChatStoreProtocol:
+        """The same store acting as ``user_id`` (RLS on PostgreSQL)."""
+        ...
+
+    @property
+    def is_offline(self) -> bool:
+        """Whether writes go to the local journal now (the database unreachable); never for a
+        store without one."""
+        ...
+
+    def offline_state(self) -> dict[str, Any] | None:
+        """``{"database": "online"|"offline", "since", "last_error", "pending", "pending_files",
+        "conflicts", "notices"}`` for a store with an offline journal; None for one without."""
+        ...
 
     # --- chats ----------------------------------------------------------------------------
     async def create_chat(self, title: str, user_id: str, description: str | None = None,

@@ -64,6 +64,15 @@ class ChatStore:
         view.user_id = validate.text(user_id, "user_id")
         return view
 
+    @property
+    def is_offline(self) -> bool:
+        """Never: this store writes to its database or fails (no offline journal)."""
+        return False
+
+    def offline_state(self) -> None:
+        """None: no offline journal (see :class:`~aizoomdoc.store.resilient.ResilientChatStore`)."""
+        return None
+
     async def close(self) -> None:
         await self.db.dispose()
 

@@ -152,6 +152,17 @@ class FileStorage(ABC):
     def is_connected(self) -> bool:
         """A quick real check that the storage is usable; synchronous; never raises."""
 
+    @property
+    def is_offline(self) -> bool:
+        """Whether uploads go to the local journal now (S3 unreachable); never for a storage
+        without one (see :class:`~aizoomdoc.store.files.resilient.ResilientFileStorage`)."""
+        return False
+
+    def offline_state(self) -> dict[str, Any] | None:
+        """``{"s3", "last_error", "pending_files"}`` for a storage with an offline journal; None
+        for one without."""
+        return None
+
     # --- uploads --------------------------------------------------------------------------------
     def _check_size(self, size: int, name: str) -> None:
         limit = self.settings.max_file_size_bytes
