@@ -25,8 +25,20 @@ from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from aizoomdoc.api import (
-    auth, chats, compare, document_search, documents, events, examples, images, library, messages, pages,
-    search, stats, status,
+    auth,
+    chats,
+    compare,
+    document_search,
+    documents,
+    events,
+    examples,
+    images,
+    library,
+    messages,
+    pages,
+    search,
+    stats,
+    status,
 )
 from aizoomdoc.api.deps import AppState
 from aizoomdoc.api.errors import install_error_handlers

@@ -40,11 +40,17 @@ def parse_box(raw: str) -> tuple[float, float, float, float]:
         values = []
     if len(values) != 4 or not all(-0.01 <= v <= 1.01 for v in values) or values[2] <= values[0] \
             or values[3] <= values[1]:
-        raise InvalidInputError("api.bad_request", detail=f"box «{raw[:60]}»: нужно x1,y1,x2,y2 от 0 до 1")
-    return values[0], values[1], values[2], values[3]
+        raise InvalidInputError("api.bad_box", box=raw[:60])
+    return _rounded(values)
 
 
 Box = tuple[float, float, float, float]
+
+
+def _rounded(values: Any) -> Box:
+    """Four coordinates as a hashable box, rounded so that equal boxes from different sources match."""
+    x1, y1, x2, y2 = (round(float(v), 5) for v in values)
+    return x1, y1, x2, y2
 
 
 @router.get("/{page_number}.png", summary="Страница документа (PNG) с выделенными блоками",
@@ -63,21 +69,20 @@ async def page_png(
     if page_number < 1 or (count and page_number > count):
         raise NotFoundError("api.page_not_found", page=page_number, count=count)
     cited = [parse_box(b) for b in box[:MAX_BOXES]]
-    boxes: list[Any] = []
+    boxes: list[Box] = []
     if chat_id:
         await ctx.chat(chat_id)
         for r in await ctx.store.get_search_results(chat_id, message_id):
             if str(r.get("document_id")) == str(row["id"]) and r.get("page_number") == page_number \
                     and r.get("coords_norm"):
-                boxes.append(tuple(r["coords_norm"]))  # type: ignore[arg-type]
+                boxes.append(_rounded(r["coords_norm"]))
     if block_id:
         wanted = set(block_id)
         for b in await ctx.state.documents.store.for_user(ctx.user_id).blocks([str(row["id"])], pages=[page_number]):
             if b["block_id"] in wanted and b.get("coords_norm") and b.get("has_coords", True):
-                boxes.append(tuple(b["coords_norm"]))  # type: ignore[arg-type]
-    cited = list(dict.fromkeys(tuple(round(float(v), 5) for v in b) for b in cited))  # type: ignore[misc]
-    boxes = [b for b in dict.fromkeys(tuple(round(float(v), 5) for v in b) for b in boxes)
-             if b not in cited][:MAX_BOXES]
+                boxes.append(_rounded(b["coords_norm"]))
+    cited = list(dict.fromkeys(cited))
+    boxes = [b for b in dict.fromkeys(boxes) if b not in cited][:MAX_BOXES]
     if not row.get("render_key"):
         raise InvalidInputError("api.page_no_render", title=row.get("title") or row.get("filename") or "")
     key = hashlib.sha256(repr((str(row["id"]), row.get("sha256"), page_number, cited, boxes)).encode()).hexdigest()

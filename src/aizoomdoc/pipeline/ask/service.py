@@ -198,7 +198,7 @@ class AskService:
         return history_rows
 
     async def _record_usage(self, turn: Turn, result: AskResult) -> None:
-        if getattr(self.store, "is_offline", False):
+        if self.store.is_offline:
             return  # the database is down (answered from the offline journal): no analytics row
         await self.usage.question(
             user_id=turn.user_id, chat_id=turn.chat_id, message_id=result.message_id,
