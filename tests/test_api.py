@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import SyntheticSet, write_drawing_set
+from aizoomdoc.sample import SyntheticSet, write_drawing_set
 from tests.support.api_client import JWT_SECRET, QUESTION, api_client, bearer, sign_jwt, wait_answer
 
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import SyntheticSet, build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import DatabaseError, DocumentError, NotFoundError
 from aizoomdoc.pipeline.ingest import DocumentService, ServiceDocumentSource
 from aizoomdoc.store.documents import blocks as blocks_table

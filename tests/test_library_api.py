@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import Database, migrate
 from tests.support.api_client import JWT_SECRET, QUESTION, api_client, bearer, sign_jwt, wait_answer
 

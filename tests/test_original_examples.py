@@ -24,7 +24,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.errors import FileTooLargeError, InvalidInputError
 from aizoomdoc.s3_storage import s3_storage
 from aizoomdoc.store import Database, migrate
@@ -50,7 +50,7 @@ def test_the_examples_only_changed_the_import_path() -> None:
     assert not re.search(r"^\s*(from|import) src\b", source, re.M)
     # Only the facades of the original are used (and, for a sample file in __main__, the synthetic set).
     used = set(re.findall(r"^\s*(?:from|import) (aizoomdoc[\w.]*)", source, re.M))
-    assert used == {"aizoomdoc.s3_storage", "aizoomdoc.supabase_client", "aizoomdoc.documents.synthetic"}
+    assert used == {"aizoomdoc.s3_storage", "aizoomdoc.supabase_client", "aizoomdoc.sample"}
 
 
 def s3_settings(settings: Settings, server: SeaweedServer, bucket: str, **extra: Any) -> Settings:
