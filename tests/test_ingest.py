@@ -139,6 +139,7 @@ async def test_document_source_for_the_ask_pipeline(settings: Settings, files: d
         await source.aclose()
 
 
+@pytest.mark.postgres
 async def test_postgres_ingest_search_and_rls(pg_url: str, tmp_path: Path, files: dict[str, Path]) -> None:
     from aizoomdoc.store import migrate
     from aizoomdoc.store.database import Database

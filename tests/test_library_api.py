@@ -161,6 +161,7 @@ async def server_settings(request: pytest.FixtureRequest, settings: Settings, pg
     await asyncio.to_thread(pg_server.drop_database, url)
 
 
+@pytest.mark.postgres
 async def test_another_users_library_is_not_found(server_settings: Settings, pdf: Path) -> None:
     alice, bob = bearer(sign_jwt("alice-lib")), bearer(sign_jwt("bob-lib"))
     async with api_client(server_settings) as (app, client):

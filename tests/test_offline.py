@@ -116,6 +116,7 @@ def bucket_keys(seaweed: SeaweedServer, bucket: str) -> list[str]:
 
 
 # --- PostgreSQL stopped in the middle of a conversation ---------------------------------------
+@pytest.mark.s3
 async def test_postgres_stopped_mid_conversation_nothing_lost_nothing_duplicated(
         tmp_path: Path, cluster: PostgresCluster, pg: str, seaweed: SeaweedServer) -> None:
     bucket = seaweed.create_bucket()
@@ -181,6 +182,7 @@ async def test_postgres_stopped_mid_conversation_nothing_lost_nothing_duplicated
 
 
 # --- SeaweedFS killed and restarted -------------------------------------------------------------
+@pytest.mark.s3
 async def test_s3_killed_files_kept_locally_then_uploaded_once(tmp_path: Path, pg: str,
                                                                seaweed: SeaweedServer) -> None:
     bucket = seaweed.create_bucket()

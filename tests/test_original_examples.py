@@ -119,6 +119,8 @@ async def _rows(settings: Settings, sql: str, **params: Any) -> int:
         await db.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.s3
 async def test_original_example_flow_end_to_end(backend: tuple[Settings, FileStorage], drawing_set: Path,
                                                 tmp_path: Path) -> None:
     settings, plain = backend
@@ -187,6 +189,8 @@ async def test_original_example_flow_end_to_end(backend: tuple[Settings, FileSto
     assert await ex.delete_chat_completely(chat_id) is False  # the original's answer for a missing chat
 
 
+@pytest.mark.postgres
+@pytest.mark.s3
 async def test_upload_file_object_and_delete_folder(backend: tuple[Settings, FileStorage], tmp_path: Path) -> None:
     settings, plain = backend
     key = s3_storage.generate_s3_path("chat-a", "viewport", "кроп листа 5.png")
