@@ -24,8 +24,10 @@ per token and field), so the words and the codes of a query are scored separatel
   first;
 - table rows: a cell of a table row (``IndexedBlock.row``) also gets ``ROW_WEIGHT`` × what the
   other cells of its row matched (the row is its context), and one row yields one hit — its best
-  cell, whose box is precise — carrying the row's text (``Hit.context``);
-- filters (documents, 1-based pages, block types) are boolean masks over per-block arrays.
+  cell, whose box is precise — carrying the row's text (``Hit.context``).
+
+Filters (documents, pages, block types) and the final ordering are the index's
+(:meth:`aizoomdoc.search.index.SearchIndex.search`).
 """
 
 from __future__ import annotations
