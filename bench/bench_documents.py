@@ -26,7 +26,7 @@ import pymupdf  # noqa: E402
 
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents import read_document  # noqa: E402
-from aizoomdoc.documents.synthetic import build_drawing_set  # noqa: E402
+from aizoomdoc.sample import build_drawing_set  # noqa: E402
 from aizoomdoc.pipeline.ingest import DocumentService  # noqa: E402
 
 

@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aizoomdoc.config import Settings  # noqa: E402
-from aizoomdoc.documents.synthetic import write_drawing_set  # noqa: E402
+from aizoomdoc.sample import write_drawing_set  # noqa: E402
 from aizoomdoc.store import migrate  # noqa: E402
 from aizoomdoc.store.database import Database  # noqa: E402
 from tests.support.api_client import JWT_SECRET, LiveServer, parse_sse, sign_jwt  # noqa: E402
@@ -148,7 +148,7 @@ async def ask_phase(base: str, user: str, chat_id: str, questions: int, offset: 
 async def under_ocr(base: str, db_url: str, work: Path, pages: int, chats: list[tuple[str, str]],
                     questions: int) -> dict[str, Any]:
     """The same clients ask again while a ``pages``-page scanned set is being OCR'd by the workers."""
-    from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
+    from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 
     scan = work / "scan.pdf"
     scan.write_bytes(rasterised_pdf(build_drawing_set(pages).pdf_bytes, dpi=150))

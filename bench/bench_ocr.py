@@ -203,7 +203,7 @@ async def heldout_variant(name: str, path: Path, data_dir: Path, ocr: str) -> in
 
 
 def bench_heldout() -> None:
-    from aizoomdoc.documents.synthetic import rasterised_pdf
+    from aizoomdoc.sample import rasterised_pdf
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-heldout-"))
     try:

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from aizoomdoc.documents import Document, Source, read_document, read_source  # noqa: E402
-from aizoomdoc.documents.synthetic import build_drawing_set  # noqa: E402
+from aizoomdoc.sample import build_drawing_set  # noqa: E402
 from aizoomdoc.search import IndexedBlock, SearchIndex, analyze_query  # noqa: E402
 from aizoomdoc.search.index import directory_size  # noqa: E402
 

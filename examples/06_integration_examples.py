@@ -214,7 +214,7 @@ async def delete_chat_completely(chat_id: str) -> bool:
 async def main(file_path: str | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="aizoomdoc-examples-"))
     if file_path is None:  # the synthetic drawing set shipped with the package
-        from aizoomdoc.documents.synthetic import write_drawing_set
+        from aizoomdoc.sample import write_drawing_set
 
         file_path = str(workdir / "133_23-GK-OV1.pdf")
         write_drawing_set(Path(file_path))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from aizoomdoc import texts
+from tests.support.markers import complaint, missing_markers
 from tests.support.services import PostgresServer, SeaweedServer, start_postgres
 
 # A text key used in code but missing from aizoomdoc/texts (or a missing parameter) fails the test.
@@ -65,3 +66,21 @@ def s3_server() -> Iterator[SeaweedServer]:
 @pytest.fixture()
 def s3_bucket(s3_server: SeaweedServer) -> str:
     return s3_server.create_bucket()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that starts PostgreSQL, S3 or Chromium without its marker fails before anything
+    starts (``-m "not postgres"`` must leave it out; see tests/support/markers.py)."""
+    missing = missing_markers(item)
+    if missing:
+        pytest.fail(complaint(item, missing), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _servers_carry_their_markers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The same check after the test, for servers reached through ``request.getfixturevalue``."""
+    yield
+    missing = missing_markers(request.node, request.fixturenames)
+    if missing:
+        pytest.fail(complaint(request.node, missing), pytrace=False)

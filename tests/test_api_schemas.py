@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from tests.support.api_client import QUESTION, api_client, wait_answer
 
 #: (path, method, status) -> the model /openapi.json must name for the answer.

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import migrate
 from aizoomdoc.store.database import Database
 from tests.support.api_client import JWT_SECRET, QUESTION, LiveServer, bearer, parse_sse, sign_jwt

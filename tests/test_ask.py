@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import SyntheticSet, build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.pipeline.ask import AskService, Attachment
 from aizoomdoc.pipeline.events import AnswerEvent, AskEvent, ErrorEvent, HitsEvent, ImageEvent, StageEvent, TokenEvent

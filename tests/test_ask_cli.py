@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from aizoomdoc.cli import app
 from aizoomdoc.config import reset_settings_cache
-from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 
 runner = CliRunner()
 

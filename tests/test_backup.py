@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from aizoomdoc.cli import app
 from aizoomdoc.config import Settings, reset_settings_cache
-from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import StorageError
 from aizoomdoc.pipeline.backup import BackupService
 from aizoomdoc.store.database import Database

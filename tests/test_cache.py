@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
 from aizoomdoc.pipeline.render_cache import pack, render_key, unpack
 from aizoomdoc.store.cache import MemoryCache, RedisCache, SharedCache

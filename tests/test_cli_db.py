@@ -56,6 +56,7 @@ def test_sqlite_upgrade_current_history_downgrade(data_dir: Path) -> None:
     assert "✔" in r.stdout and head not in r.stdout
 
 
+@pytest.mark.postgres
 def test_postgres_init_and_doctor(pg_url: str, data_dir: Path) -> None:
     r = run(["db", "init"], data_dir, pg_url)
     assert r.returncode == 0, r.stderr
@@ -77,6 +78,7 @@ def test_doctor_on_a_fresh_install_is_green(data_dir: Path) -> None:
     assert "Traceback" not in r.stdout + r.stderr
 
 
+@pytest.mark.postgres
 def test_doctor_reports_missing_migrations_on_postgres(pg_server: Any, data_dir: Path) -> None:
     """PostgreSQL is never migrated behind the operator's back: an empty database is a ✘."""
     url = pg_server.create_database()
@@ -106,6 +108,7 @@ def test_bad_database_url_is_one_clear_line(url: str, expected: str, data_dir: P
     assert lines[0].startswith("✘ Ошибка:")
 
 
+@pytest.mark.postgres
 def test_wrong_credentials_name_the_user_not_the_password(pg_url: str, data_dir: Path) -> None:
     host = pg_url.split("@", 1)[1]
     r = run(["db", "current"], data_dir, f"postgresql://nobody_here:secretpw@{host}")

@@ -23,7 +23,7 @@ from typer.testing import CliRunner, Result
 
 from aizoomdoc.cli import app, main
 from aizoomdoc.config import reset_settings_cache
-from aizoomdoc.documents.synthetic import build_drawing_set
+from aizoomdoc.sample import build_drawing_set
 
 runner = CliRunner()
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"

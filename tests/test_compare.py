@@ -23,7 +23,7 @@ from aizoomdoc.compare.normalize import close_enough, word_key
 from aizoomdoc.compare.register import parse_sheets
 from aizoomdoc.compare.revise import AddLine, Erase, MoveLine, MoveText, Retype, Write, make_revision, resave, straight_lines
 from aizoomdoc.documents import read_document
-from aizoomdoc.documents.synthetic import build_drawing_set
+from aizoomdoc.sample import build_drawing_set
 
 DATA = Path(__file__).parent / "data"
 EXCERPT = DATA / "KS_AR6_register_sheet1.pdf"

@@ -125,6 +125,7 @@ def test_empty_journal_says_nothing(doctor: DoctorRunner) -> None:
 
 
 # --- S3 ---------------------------------------------------------------------------------------------
+@pytest.mark.s3
 def test_s3_bucket_reachable_is_green(doctor: DoctorRunner, s3_server: SeaweedServer, s3_bucket: str) -> None:
     doctor.upgrade()
     use_s3(doctor, s3_server, s3_bucket)
@@ -136,6 +137,7 @@ def test_s3_bucket_reachable_is_green(doctor: DoctorRunner, s3_server: SeaweedSe
     assert s3_server.secret_key not in result.output
 
 
+@pytest.mark.s3
 def test_s3_wrong_secret_names_the_keys(doctor: DoctorRunner, s3_server: SeaweedServer, s3_bucket: str) -> None:
     secret = "wrong-secret-0a1b2c3d4e"
     use_s3(doctor, s3_server, s3_bucket, S3_SECRET_KEY=secret)
@@ -147,6 +149,7 @@ def test_s3_wrong_secret_names_the_keys(doctor: DoctorRunner, s3_server: Seaweed
     assert doctor.elapsed < 5, doctor.elapsed
 
 
+@pytest.mark.s3
 def test_s3_missing_bucket_says_storage_init(doctor: DoctorRunner, s3_server: SeaweedServer) -> None:
     bucket = f"absent-{uuid.uuid4().hex[:10]}"
     use_s3(doctor, s3_server, bucket)
@@ -156,6 +159,7 @@ def test_s3_missing_bucket_says_storage_init(doctor: DoctorRunner, s3_server: Se
     assert f"«{bucket}»" in line and "aizoomdoc storage init" in line, line
 
 
+@pytest.mark.s3
 def test_s3_closed_port_names_the_endpoint(doctor: DoctorRunner, s3_server: SeaweedServer, s3_bucket: str) -> None:
     endpoint = f"http://127.0.0.1:{closed_port()}"
     use_s3(doctor, s3_server, s3_bucket, S3_ENDPOINT_URL=endpoint)

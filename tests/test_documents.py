@@ -11,7 +11,7 @@ import pymupdf
 import pytest
 
 from aizoomdoc.documents import Document, read_document
-from aizoomdoc.documents.synthetic import (
+from aizoomdoc.sample import (
     BUNDLE_FORMATS,
     SyntheticSet,
     build_drawing_set,

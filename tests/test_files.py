@@ -42,7 +42,8 @@ from aizoomdoc.store.files.resilient import ResilientFileStorage
 from aizoomdoc.store.files.s3 import S3FileStorage
 from tests.support.services import SeaweedServer
 
-BACKENDS = ["local", "s3", "resilient"]
+#: The backends every contract test runs on; the S3 ones (resilient is S3 with a local journal) start SeaweedFS.
+BACKENDS = ["local", pytest.param("s3", marks=pytest.mark.s3), pytest.param("resilient", marks=pytest.mark.s3)]
 MB = 1024 * 1024
 
 
@@ -509,6 +510,7 @@ def test_is_connected_works_without_a_loop(storage: FileStorage) -> None:
     assert storage.is_connected() is True
 
 
+@pytest.mark.s3
 async def test_wrong_secret_gives_a_clear_error(s3_server: SeaweedServer, s3_bucket: str, tmp_path: Path) -> None:
     secret = "definitely-wrong-secret-value"
     storage = build_file_storage(make_settings("s3", tmp_path, s3_server, s3_bucket, s3_secret_key=secret))
@@ -552,6 +554,7 @@ async def test_unreachable_endpoint_fails_fast_with_a_clear_error(tmp_path: Path
     await storage.aclose()
 
 
+@pytest.mark.s3
 async def test_missing_bucket_says_how_to_create_it(s3_server: SeaweedServer, tmp_path: Path) -> None:
     bucket = f"missing-{uuid.uuid4().hex[:10]}"
     storage = build_file_storage(make_settings("s3", tmp_path, s3_server, bucket))
@@ -643,6 +646,7 @@ def test_seed_facade_binds_lazily_to_get_settings(tmp_path: Path, monkeypatch: p
         reset_settings_cache()
 
 
+@pytest.mark.s3
 def test_cli_storage_init_and_check(s3_server: SeaweedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 

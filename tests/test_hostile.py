@@ -30,7 +30,7 @@ import pytest
 
 from aizoomdoc.config import Settings
 from aizoomdoc.documents import read_document
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError
 from aizoomdoc.isolation import Limits, WorkerPool
 from tests.support import jobs

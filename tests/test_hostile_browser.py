@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from tests.support.api_client import LiveServer
 from tests.test_web_browser import chromium, open_page
 

@@ -29,7 +29,7 @@ import pytest
 from PIL import Image
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import ChatStore, Database, migrate
 from tests.support.api_client import JWT_SECRET, QUESTION, api_client, bearer, parse_sse, sign_jwt, wait_answer
 from tests.support.rls import as_user, login_role

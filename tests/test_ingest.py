@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import SyntheticSet, build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import DatabaseError, DocumentError, NotFoundError
 from aizoomdoc.pipeline.ingest import DocumentService, ServiceDocumentSource
 from aizoomdoc.store.documents import blocks as blocks_table
@@ -139,6 +139,7 @@ async def test_document_source_for_the_ask_pipeline(settings: Settings, files: d
         await source.aclose()
 
 
+@pytest.mark.postgres
 async def test_postgres_ingest_search_and_rls(pg_url: str, tmp_path: Path, files: dict[str, Path]) -> None:
     from aizoomdoc.store import migrate
     from aizoomdoc.store.database import Database

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
+from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.store import migrate
 from aizoomdoc.store.database import Database
 from tests.support.api_client import JWT_SECRET, LiveServer, bearer, sign_jwt

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import Database, migrate
 from tests.support.api_client import JWT_SECRET, QUESTION, api_client, bearer, sign_jwt, wait_answer
 
@@ -161,6 +161,7 @@ async def server_settings(request: pytest.FixtureRequest, settings: Settings, pg
     await asyncio.to_thread(pg_server.drop_database, url)
 
 
+@pytest.mark.postgres
 async def test_another_users_library_is_not_found(server_settings: Settings, pdf: Path) -> None:
     alice, bob = bearer(sign_jwt("alice-lib")), bearer(sign_jwt("bob-lib"))
     async with api_client(server_settings) as (app, client):

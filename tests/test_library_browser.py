@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from tests.support.api_client import QUESTION, LiveServer
 from tests.test_web_browser import ARTIFACTS, chromium, english_words, open_page
 

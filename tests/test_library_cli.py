@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from aizoomdoc.cli import app
 from aizoomdoc.config import get_settings, reset_settings_cache
-from aizoomdoc.documents.synthetic import build_drawing_set
+from aizoomdoc.sample import build_drawing_set
 from aizoomdoc.store import ChatStore
 
 runner = CliRunner()

@@ -18,6 +18,9 @@ from aizoomdoc.store.library import MAX_DEPTH, LibraryStore
 from aizoomdoc.store.library_models import LIBRARY_TABLES
 from aizoomdoc.supabase_client import SupabaseClient
 
+# PostgreSQL: the store fixtures run on SQLite and PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 SHA = "ab" * 32
 
 

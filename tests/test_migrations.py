@@ -16,6 +16,9 @@ from aizoomdoc.store import Database, migrate
 from aizoomdoc.store.models import USER_TABLES
 from aizoomdoc.store.schema import metadata
 
+# PostgreSQL: every migration is checked on SQLite and PostgreSQL.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def db(request: pytest.FixtureRequest, settings: Settings, pg_server) -> AsyncIterator[Database]:

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
 from aizoomdoc.store.database import Database
 

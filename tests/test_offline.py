@@ -116,6 +116,7 @@ def bucket_keys(seaweed: SeaweedServer, bucket: str) -> list[str]:
 
 
 # --- PostgreSQL stopped in the middle of a conversation ---------------------------------------
+@pytest.mark.s3
 async def test_postgres_stopped_mid_conversation_nothing_lost_nothing_duplicated(
         tmp_path: Path, cluster: PostgresCluster, pg: str, seaweed: SeaweedServer) -> None:
     bucket = seaweed.create_bucket()
@@ -181,6 +182,7 @@ async def test_postgres_stopped_mid_conversation_nothing_lost_nothing_duplicated
 
 
 # --- SeaweedFS killed and restarted -------------------------------------------------------------
+@pytest.mark.s3
 async def test_s3_killed_files_kept_locally_then_uploaded_once(tmp_path: Path, pg: str,
                                                                seaweed: SeaweedServer) -> None:
     bucket = seaweed.create_bucket()
@@ -283,7 +285,7 @@ async def test_sync_killed_midway_then_rerun_completes_exactly_once(tmp_path: Pa
 
 # --- PostgreSQL unreachable from the start: the first question still gets its answer ---------
 async def test_first_question_answered_and_persisted_with_postgres_unreachable(tmp_path: Path) -> None:
-    from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+    from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
     from aizoomdoc.pipeline.ask import AskService
 
     paths = write_bundle_fixtures(tmp_path / "set", build_drawing_set(2), formats=("result",))

@@ -24,7 +24,7 @@ from PIL import Image
 from sqlalchemy import text
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.errors import FileTooLargeError, InvalidInputError
 from aizoomdoc.s3_storage import s3_storage
 from aizoomdoc.store import Database, migrate
@@ -50,7 +50,7 @@ def test_the_examples_only_changed_the_import_path() -> None:
     assert not re.search(r"^\s*(from|import) src\b", source, re.M)
     # Only the facades of the original are used (and, for a sample file in __main__, the synthetic set).
     used = set(re.findall(r"^\s*(?:from|import) (aizoomdoc[\w.]*)", source, re.M))
-    assert used == {"aizoomdoc.s3_storage", "aizoomdoc.supabase_client", "aizoomdoc.documents.synthetic"}
+    assert used == {"aizoomdoc.s3_storage", "aizoomdoc.supabase_client", "aizoomdoc.sample"}
 
 
 def s3_settings(settings: Settings, server: SeaweedServer, bucket: str, **extra: Any) -> Settings:
@@ -119,6 +119,8 @@ async def _rows(settings: Settings, sql: str, **params: Any) -> int:
         await db.dispose()
 
 
+@pytest.mark.postgres
+@pytest.mark.s3
 async def test_original_example_flow_end_to_end(backend: tuple[Settings, FileStorage], drawing_set: Path,
                                                 tmp_path: Path) -> None:
     settings, plain = backend
@@ -187,6 +189,8 @@ async def test_original_example_flow_end_to_end(backend: tuple[Settings, FileSto
     assert await ex.delete_chat_completely(chat_id) is False  # the original's answer for a missing chat
 
 
+@pytest.mark.postgres
+@pytest.mark.s3
 async def test_upload_file_object_and_delete_folder(backend: tuple[Settings, FileStorage], tmp_path: Path) -> None:
     settings, plain = backend
     key = s3_storage.generate_s3_path("chat-a", "viewport", "кроп листа 5.png")

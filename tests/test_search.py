@@ -8,7 +8,7 @@ import pytest
 
 from aizoomdoc.documents import Document, read_document
 from aizoomdoc.documents.model import Block, Page
-from aizoomdoc.documents.synthetic import build_drawing_set
+from aizoomdoc.sample import build_drawing_set
 from aizoomdoc.search import IndexCache, IndexedBlock, IndexLoadError, SearchIndex, analyze, analyze_query, index_key
 
 DATA = Path(__file__).parent / "data"

@@ -20,6 +20,9 @@ from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.journal import Journal, ReadCache
 from aizoomdoc.store.resilient import ResilientChatStore
 
+# PostgreSQL: every store fixture also opens the PostgreSQL one (pg_store).
+pytestmark = pytest.mark.postgres
+
 #: What the suite runs against (ResilientChatStore stands in for ChatStore over PostgreSQL).
 Store = ChatStore | ResilientChatStore
 

@@ -52,6 +52,7 @@ async def test_unreachable_postgres_is_a_clear_error(settings: Settings) -> None
     await store.close()
 
 
+@pytest.mark.postgres
 async def test_pooler_url_connects_without_prepared_statements(pg_url: str, settings: Settings) -> None:
     """``?pgbouncer=true`` (Supabase's transaction pooler) switches statement caching off."""
     db = Database(settings.model_copy(update={"database_url": SecretStr(pg_url + "?pgbouncer=true")}))
@@ -60,6 +61,7 @@ async def test_pooler_url_connects_without_prepared_statements(pg_url: str, sett
     await db.dispose()
 
 
+@pytest.mark.postgres
 def test_is_connected_without_event_loop(pg_url: str, settings: Settings) -> None:
     good = ChatStore(Database(settings.model_copy(update={"database_url": SecretStr(pg_url)})))
     assert good.is_connected() is True

@@ -102,3 +102,17 @@ def test_every_setting_is_documented_in_env_example() -> None:
                          if not above.lstrip().startswith("#") or KEY_LINE.fullmatch(above.strip()))
     assert not uncommented, f"env.example variables without a comment above them: {uncommented}"
 
+
+
+def test_env_example_names_each_setting_once_with_a_value_settings_accepts(tmp_path: Path) -> None:
+    """Copied to ``.env`` with every example uncommented, env.example still loads: no variable is
+    listed twice (the second would silently win) and no example value is one Settings refuses."""
+    lines = (ROOT / "env.example").read_text(encoding="utf-8").splitlines()
+    names = [m.group(1) for line in lines if (m := re.fullmatch(r"#?\s*([A-Z][A-Z0-9_]*)=.*", line.strip()))]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+    every = tmp_path / ".env"
+    every.write_text("\n".join(m.group(1) if (m := re.fullmatch(r"#\s*([A-Z][A-Z0-9_]*=.*)", line.strip()))
+                               else line for line in lines), encoding="utf-8")
+    loaded = Settings(_env_file=every)
+    assert {name for name in Settings.model_fields if name in loaded.model_fields_set} == \
+        {name.lower() for name in names}

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from aizoomdoc.documents.synthetic import write_drawing_set
+from aizoomdoc.sample import write_drawing_set
 from tests.support.api_client import QUESTION, LiveServer
 from tests.support.llm_server import ScriptedLLM, delay, text, tool_call
 from tests.support.vent_set import write_vent_set

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aizoomdoc.config import Settings
-from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.usage import UsageStore

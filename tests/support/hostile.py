@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pymupdf
 
-from aizoomdoc.documents import synthetic
+from aizoomdoc import sample
 
 
 def vector_bomb_pdf(path: Path, strokes: int = 20_000) -> Path:
@@ -50,7 +50,7 @@ def bitonal_png(path: Path, width: int, height: int, *, rows: int | None = None)
 
 def whitespace_run_html(path: Path, run: int = 120_000) -> Path:
     """A valid OCR HTML (C1) whose last block holds a ``run`` of spaces not followed by ``</div>``."""
-    html = synthetic.ocr_html(synthetic.build_drawing_set(2), "C1", "Комплект")
+    html = sample.ocr_html(sample.build_drawing_set(2), "C1", "Комплект")
     end = html.rindex("</div>", 0, html.rindex("</div>"))  # the last block's content closes here
     path.write_text(html[:end] + " " * run + "конец" + html[end:], encoding="utf-8")
     return path

@@ -1,6 +1,6 @@
 """A second, independent ventilation set for viewport tests and the viewport benchmark.
 
-Drawn here (not by :mod:`aizoomdoc.documents.synthetic`) so that the viewport code is judged on a
+Drawn here (not by :mod:`aizoomdoc.sample`) so that the viewport code is judged on a
 layout it was not written against, like the held-out sets of issue 12: three sheets —
 "Общие данные", a plan with equipment tags (П1, П1.1, В2, В21) whose tags sit on axis and grid
 lines, and a wide ruled specification (nine columns, a two-line header, 2.5 mm text) whose rows

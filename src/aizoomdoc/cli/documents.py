@@ -200,7 +200,7 @@ def sample_set_command(
     name: str = typer.Option("synthetic-set", "--name", help="имя файла без расширения"),
 ) -> None:
     """Записать синтетический комплект чертежей ОВ (PDF с текстовым слоем) для демо и тестов."""
-    from aizoomdoc.documents.synthetic import build_drawing_set, write_bundle_fixtures
+    from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 
     try:
         s = build_drawing_set(sheets)

@@ -10,7 +10,7 @@
 - **Index-like blocks**: tables of contents and registers — «Ведомость рабочих чертежей»,
   «Ведомость спецификаций», «Содержание», change registers, title blocks (штампы) — list every
   sheet and table title, so they match queries about any of them; search demotes them when
-  another block matches as well (:mod:`aizoomdoc.search.index`).
+  another block matches as well (:mod:`aizoomdoc.search.ranking`).
 """
 
 from __future__ import annotations

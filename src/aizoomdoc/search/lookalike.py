@@ -14,7 +14,7 @@ stores the skeletons of the hyphen-prefixes of codes with two hyphens or more (:
 so the short form counts like a look-alike, below the exact code.
 
 The index stores ``≈skeleton`` next to a code that has a letter; a query code with a letter looks
-its skeletons up at a lower weight than the exact code (see :mod:`aizoomdoc.search.index`). Codes
+its skeletons up at a lower weight than the exact code (see :mod:`aizoomdoc.search.ranking`). Codes
 made of digits only have no skeleton: «821» never finds «В21».
 """
 
