@@ -33,9 +33,9 @@ import pymupdf  # noqa: E402
 
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents.detect import read_document  # noqa: E402
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures  # noqa: E402
 from aizoomdoc.llm.context import clean_text  # noqa: E402
 from aizoomdoc.pipeline.ask import AskService  # noqa: E402
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures  # noqa: E402
 from tests.support.llm_server import ScriptedLLM, text  # noqa: E402
 
 KR3 = Path("/work/shared/samples/133_23-GK-KR3_result.json")

@@ -26,8 +26,8 @@ import pymupdf  # noqa: E402
 
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents import read_document  # noqa: E402
-from aizoomdoc.sample import build_drawing_set  # noqa: E402
 from aizoomdoc.pipeline.ingest import DocumentService  # noqa: E402
+from aizoomdoc.sample import build_drawing_set  # noqa: E402
 
 
 def raw_dict(path: Path) -> int:

@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.documents import Source, read_source  # noqa: E402
 from aizoomdoc.documents.isolated import read_source_isolated  # noqa: E402
-from aizoomdoc.sample import write_drawing_set  # noqa: E402
 from aizoomdoc.isolation import Limits, worker_pool  # noqa: E402
+from aizoomdoc.sample import write_drawing_set  # noqa: E402
 from aizoomdoc.zoom.isolated import IsolatedRenderer  # noqa: E402
 from aizoomdoc.zoom.render import RenderLimitError, SheetRenderer  # noqa: E402
 from tests.support.hostile import vector_bomb_pdf  # noqa: E402

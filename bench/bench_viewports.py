@@ -40,8 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from aizoomdoc.config import Settings  # noqa: E402
 from aizoomdoc.llm.direct import WEAK_SHARE  # noqa: E402
-from aizoomdoc.sample import build_drawing_set  # noqa: E402
 from aizoomdoc.pipeline.ask import AskService  # noqa: E402
+from aizoomdoc.sample import build_drawing_set  # noqa: E402
 from tests.support.ocr_check import has_code, has_value, ocr, recall  # noqa: E402
 from tests.support.vent_set import QUESTIONS as VENT_QUESTIONS  # noqa: E402
 from tests.support.vent_set import build_vent_set  # noqa: E402

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
+from aizoomdoc.errors import AizoomdocError
 from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import migrate
 from aizoomdoc.store.database import Database
@@ -71,7 +72,7 @@ async def test_ownership_and_rls_on_postgresql(pg_settings: Settings, pdf: Path)
         assert await bob_store.get_chat(chat["id"]) is None
         assert await state.events.for_user("bob-pg").read(chat["id"]) == []
         assert await state.documents.get_row(doc["id"], user_id="bob-pg") is None
-        with pytest.raises(Exception):
+        with pytest.raises(AizoomdocError):
             await state.events.for_user("bob-pg").append(chat["id"], [("stage", {"type": "stage"})])
         plain = Database(pg_settings)
         try:

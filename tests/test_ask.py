@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import InvalidInputError, NotFoundError
 from aizoomdoc.pipeline.ask import AskService, Attachment
 from aizoomdoc.pipeline.events import AnswerEvent, AskEvent, ErrorEvent, HitsEvent, ImageEvent, StageEvent, TokenEvent
+from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from tests.support.llm_server import ScriptedLLM, delay, error, garbage, text, tool_call, tool_calls
 
 QUESTION = "Какая толщина утеплителя кровли П-1?"
@@ -141,8 +141,9 @@ async def test_bundle_without_pdf_gives_text_and_says_so(settings: Settings, syn
 
 
 async def test_user_attachment_is_stored_and_recorded(settings: Settings, bundle: Path) -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), "red").save(buf, format="PNG")

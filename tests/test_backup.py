@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from aizoomdoc.cli import app
 from aizoomdoc.config import Settings, reset_settings_cache
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import StorageError
 from aizoomdoc.pipeline.backup import BackupService
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.files import build_file_storage
 from aizoomdoc.store.schema import metadata

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
 from aizoomdoc.pipeline.render_cache import pack, render_key, unpack
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store.cache import MemoryCache, RedisCache, SharedCache
 from aizoomdoc.store.usage import UsageFilter, UsageStore
 from aizoomdoc.zoom import Grid, RenderOptions

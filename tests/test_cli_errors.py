@@ -98,7 +98,7 @@ def _bad_files(work: Path) -> dict[str, tuple[str, str]]:
 
 
 def test_ask_and_search_refuse_bad_documents_without_a_chat(env: Path) -> None:
-    for name, (path, says) in _bad_files(env).items():
+    for path, says in _bad_files(env).values():
         one_error_line(invoke("ask", "Какая толщина утеплителя?", "--doc", path), says)
         one_error_line(invoke("search", "утеплитель", "--doc", path), says)
     assert chats() == []  # nothing half-written
@@ -106,7 +106,7 @@ def test_ask_and_search_refuse_bad_documents_without_a_chat(env: Path) -> None:
 
 def test_ingest_says_per_file_what_is_wrong(env: Path, drawing_pdf: Path) -> None:
     files = _bad_files(env)
-    for name, (path, says) in files.items():
+    for path, says in files.values():
         r = invoke("ingest", path)
         assert r.exit_code == 1 and "Traceback" not in r.output, r.output
         assert f"✘ Не загружен {Path(path).name}: " in r.output and says in r.output, r.output

@@ -21,7 +21,17 @@ from aizoomdoc.compare.linediff import diff_lines
 from aizoomdoc.compare.model import Comparison
 from aizoomdoc.compare.normalize import close_enough, word_key
 from aizoomdoc.compare.register import parse_sheets
-from aizoomdoc.compare.revise import AddLine, Erase, MoveLine, MoveText, Retype, Write, make_revision, resave, straight_lines
+from aizoomdoc.compare.revise import (
+    AddLine,
+    Erase,
+    MoveLine,
+    MoveText,
+    Retype,
+    Write,
+    make_revision,
+    resave,
+    straight_lines,
+)
 from aizoomdoc.documents import read_document
 from aizoomdoc.sample import build_drawing_set
 
@@ -291,7 +301,8 @@ def _ocr_bundles(jobs: list[tuple[pymupdf.Page, int, Path]]) -> list[Path]:
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                       env={**os.environ, "OMP_THREAD_LIMIT": "1"}))
     outs = [p.communicate(timeout=240)[0] for p in procs]
-    return [_bundle_from_tsv(tsv, dpi, page.rect, page.rect, out) for tsv, (page, dpi, out) in zip(outs, jobs)]
+    return [_bundle_from_tsv(tsv, dpi, page.rect, page.rect, out)
+            for tsv, (page, dpi, out) in zip(outs, jobs, strict=True)]
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="Tesseract is installed by scripts/test.sh")

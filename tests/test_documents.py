@@ -11,6 +11,7 @@ import pymupdf
 import pytest
 
 from aizoomdoc.documents import Document, read_document
+from aizoomdoc.errors import DocumentError
 from aizoomdoc.sample import (
     BUNDLE_FORMATS,
     SyntheticSet,
@@ -18,8 +19,6 @@ from aizoomdoc.sample import (
     scanned_pdf_bytes,
     write_bundle_fixtures,
 )
-from aizoomdoc.errors import DocumentError
-
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_pdf_reader_pages_blocks_and_coordinates(pdf_doc: Document, drawing_set:
     for code in ("П1", "П1.1", "В2", "В21", "АОВ8"):
         label = next(lb for lb in drawing_set.find(code) if lb.page_index == 1)
         block = next(b for b in pdf_doc.pages[1].blocks if b.text == code)
-        for got, want in zip(block.coords_norm, label.coords_norm):
+        for got, want in zip(block.coords_norm, label.coords_norm, strict=True):
             assert abs(got - want) < 0.01
         assert block.coords_px is not None and block.coords_px[2] > block.coords_px[0]
     assert all(0.0 <= c <= 1.0 for b in pdf_doc.blocks for c in b.coords_norm)
@@ -74,7 +73,7 @@ def test_pdf_reader_pages_blocks_and_coordinates(pdf_doc: Document, drawing_set:
 
 def test_pdf_title_block(pdf_doc: Document) -> None:
     names = ["Общие данные", "План вентиляции на отм. 0.000", "Спецификация оборудования", "Разрез 1-1"]
-    for page, name in zip(pdf_doc.pages, names):
+    for page, name in zip(pdf_doc.pages, names, strict=True):
         assert page.sheet is not None
         assert page.sheet.document_code == "133/23-ГК-ОВ1"
         assert page.sheet.stage == "Р"

@@ -30,9 +30,9 @@ import pytest
 
 from aizoomdoc.config import Settings
 from aizoomdoc.documents import read_document
-from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError
 from aizoomdoc.isolation import Limits, WorkerPool
+from aizoomdoc.sample import write_drawing_set
 from tests.support import jobs
 from tests.support.api_client import JWT_SECRET, QUESTION, LiveServer, api_client, bearer, sign_jwt
 from tests.support.hostile import (

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import DatabaseError, DocumentError, NotFoundError
 from aizoomdoc.pipeline.ingest import DocumentService, ServiceDocumentSource
+from aizoomdoc.sample import SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store.documents import blocks as blocks_table
 from aizoomdoc.store.documents import documents as documents_table
 

@@ -18,8 +18,8 @@ import asyncpg
 import pytest
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store.database import Database
 
 QUESTION = "Какая толщина утеплителя кровли П-1?"

@@ -285,8 +285,8 @@ async def test_sync_killed_midway_then_rerun_completes_exactly_once(tmp_path: Pa
 
 # --- PostgreSQL unreachable from the start: the first question still gets its answer ---------
 async def test_first_question_answered_and_persisted_with_postgres_unreachable(tmp_path: Path) -> None:
-    from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
     from aizoomdoc.pipeline.ask import AskService
+    from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 
     paths = write_bundle_fixtures(tmp_path / "set", build_drawing_set(2), formats=("result",))
     pdf = next(p for p in (tmp_path / "set").rglob("*.pdf"))

@@ -24,9 +24,9 @@ from PIL import Image
 from sqlalchemy import text
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.errors import FileTooLargeError, InvalidInputError
 from aizoomdoc.s3_storage import s3_storage
+from aizoomdoc.sample import write_drawing_set
 from aizoomdoc.store import Database, migrate
 from aizoomdoc.store.files import FileStorage, build_file_storage
 from aizoomdoc.supabase_client import supabase_client

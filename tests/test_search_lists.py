@@ -10,8 +10,8 @@ import pytest
 from aizoomdoc.config import Settings
 from aizoomdoc.documents import Document, Source, read_source
 from aizoomdoc.documents.model import Block, Page
-from aizoomdoc.sample import EQUIPMENT, SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
+from aizoomdoc.sample import EQUIPMENT, SyntheticSet, build_drawing_set, write_bundle_fixtures
 from aizoomdoc.search import SearchIndex, analyze_query, is_list_question, matching_rows
 from aizoomdoc.search.thesaurus import Thesaurus, ThesaurusError, default_thesaurus
 

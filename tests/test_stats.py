@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from aizoomdoc.cli import app
 from aizoomdoc.config import Settings, reset_settings_cache
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.errors import ForbiddenError
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store import migrate
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.usage import UsageFilter, UsageStore

@@ -14,8 +14,7 @@ from sqlalchemy import event, text
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import InvalidInputError, NotFoundError
-from aizoomdoc.store import ChatStore, ChatStoreProtocol, Database
-from aizoomdoc.store import migrate
+from aizoomdoc.store import ChatStore, ChatStoreProtocol, Database, migrate
 from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.journal import Journal, ReadCache
 from aizoomdoc.store.resilient import ResilientChatStore

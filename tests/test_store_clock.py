@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -11,7 +12,7 @@ from aizoomdoc.store.clock import now_iso, parse_utc, sqlite_stamps, sqlite_text
 
 def test_utcnow_is_strictly_increasing_and_reserves_bulk_stamps() -> None:
     seen = [utcnow() for _ in range(2000)]  # far faster than the clock's resolution
-    assert all(b > a for a, b in zip(seen, seen[1:]))
+    assert all(b > a for a, b in pairwise(seen))
     start = utcnow(100)  # 100 rows of one bulk call: start … start + 99 µs
     after = utcnow()
     assert after >= start + timedelta(microseconds=100)

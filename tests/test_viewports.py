@@ -72,7 +72,7 @@ async def test_the_direct_answer_leads_with_the_code_and_sets_look_alikes_apart(
 
 async def test_a_plan_tag_is_readable_under_the_grid(settings: Settings, vent: Path) -> None:
     _, texts, images, _ = await _ask(settings, "Где расположена П1.1, какой расход на плане?", vent)
-    plan = [t for t, im in zip(texts, images) if im.page_number == 2]
+    plan = [t for t, im in zip(texts, images, strict=True) if im.page_number == 2]
     # «.1» of «П1.1» is not covered by a grid label (the «П» glued to a wall line of the drawing
     # itself is beyond Tesseract, not beyond a vision model); no cell name inside the drawing
     assert plan and any("1.1" in norm(t) and has_value(t, "900") for t in plan), plan

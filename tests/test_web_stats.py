@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import expect
 
 from aizoomdoc.config import Settings
-from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.pipeline.ask import AskService
+from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.usage import UsageStore
 from tests.support.api_client import LiveServer

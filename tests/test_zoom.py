@@ -139,7 +139,7 @@ def test_ruler_names_the_grid_outside_the_drawing_and_lines_skip_text(sheet: Pat
     img = np.asarray(_decode(out.data)).astype(int)
     h, w = img.shape[:2]
     assert (out.width, out.height) == (w, h)
-    fx0, fy0, fx1, fy1 = (round(v * s) for v, s in zip(out.frame, (w, h, w, h)))
+    fx0, fy0, fx1, fy1 = (round(v * s) for v, s in zip(out.frame, (w, h, w, h), strict=True))
     assert fx0 > 10 and fy0 > 10  # margins on the left and on top hold the ruler
     dw, dh = fx1 - fx0, fy1 - fy0
     red = (abs(img[..., 0] - HIT_COLOR[0]) < 40) & (img[..., 1] < 80) & (img[..., 2] < 80)

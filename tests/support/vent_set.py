@@ -134,7 +134,7 @@ def _ruled_table(sh: _Sheet, x: float, y: float, widths: tuple[float, ...], rows
     for r, row in enumerate(rows):
         top, bottom = ys[r], ys[r + 1]
         cx = x
-        for wd, cell in zip(widths, row):
+        for wd, cell in zip(widths, row, strict=True):
             lines = _wrap(sh, cell, wd - 3 * MM, size)
             first = (top + bottom) / 2 - (len(lines) - 1) * size * 0.6 + size * 0.35
             for k, ln in enumerate(lines):

@@ -104,8 +104,8 @@ def _stamp(sh: _Sheet, code: str, sheet_name: str, number: int, total: int) -> R
     sh.line(*mm(135, 30), *mm(185, 30), width=0.5)
     for x in (150, 165):
         sh.line(*mm(x, 25), *mm(x, 40), width=0.5)
-    for y in range(5, 55, 5):
-        sh.line(*mm(0, y), *mm(65, y), width=0.3)
+    for ry in range(5, 55, 5):
+        sh.line(*mm(0, ry), *mm(65, ry), width=0.3)
     for x in (7, 17, 27, 37, 52):
         sh.line(*mm(x, 0), *mm(x, 30), width=0.3)
     sh.ctext(*mm(125, 5), code, 12)
@@ -121,10 +121,10 @@ def _stamp(sh: _Sheet, code: str, sheet_name: str, number: int, total: int) -> R
         sh.ctext(*mm(cx, 27.5), label, 4.5)
     for row, (role, person) in enumerate((("Разраб.", "Иванов"), ("Пров.", "Петров"), ("ГИП", "Сидоров"),
                                           ("Н.контр.", "Козлов"))):
-        y = 32.5 + row * 5
-        sh.text(*mm(1, y + 1.5), role, 4.5)
-        sh.text(*mm(18, y + 1.5), person, 4.5)
-        sh.ctext(*mm(58.5, y), "05.24", 4.5)
+        top = 32.5 + row * 5
+        sh.text(*mm(1, top + 1.5), role, 4.5)
+        sh.text(*mm(18, top + 1.5), person, 4.5)
+        sh.ctext(*mm(58.5, top), "05.24", 4.5)
     stamp = {
         "document_code": code, "project_name": OBJECT_NAME, "sheet_name": sheet_name, "stage": STAGE,
         "sheet_number": str(number), "total_sheets": str(total), "organization": ORGANIZATION,
@@ -142,7 +142,7 @@ def _table(sh: _Sheet, x: float, y: float, widths: list[float], rows: list[list[
         ry = y + r * row_h
         sh.line(x, ry, x + total_w, ry, width=0.8 if r <= 1 else 0.4)
         cx = x
-        for wd, cell in zip(widths, row):
+        for wd, cell in zip(widths, row, strict=True):
             if cell:
                 sh.text(cx + 2 * MM, ry + row_h / 2 + size * 0.35, cell, size)
             cx += wd

@@ -8,8 +8,8 @@ with their row and one row is one hit; ``is_list_question`` spots questions that
 """
 
 from aizoomdoc.search.analyzer import ANALYZER_VERSION, QueryTokens, analyze, analyze_query
-from aizoomdoc.search.cache import IndexCache, index_key
 from aizoomdoc.search.blocks import Hit, IndexedBlock, row_of
+from aizoomdoc.search.cache import IndexCache, index_key
 from aizoomdoc.search.index import IndexLoadError, SearchIndex
 from aizoomdoc.search.query import is_list_question, matching_rows, table_rows
 from aizoomdoc.search.thesaurus import Thesaurus, default_thesaurus

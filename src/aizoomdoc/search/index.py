@@ -158,7 +158,7 @@ class SearchIndex:
         if only.size == 0:
             return direct
         starts, ends = self._group_ptr[only], self._group_ptr[only + 1]
-        extra = np.concatenate([self._group_blocks[a:z] for a, z in zip(starts.tolist(), ends.tolist())])
+        extra = np.concatenate([self._group_blocks[a:z] for a, z in zip(starts.tolist(), ends.tolist(), strict=True)])
         return np.sort(np.concatenate([direct, extra]))
 
     def search(
@@ -251,7 +251,7 @@ class SearchIndex:
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
         try:
-            for name, field in zip(_FIELDS, (self._body, self._title, self._sheet)):
+            for name, field in zip(_FIELDS, (self._body, self._title, self._sheet), strict=True):
                 if field.retriever is not None:
                     field.retriever.save(str(tmp / f"bm25_{name}"), show_progress=False)
             # Per-block columns: numbers as one .npz, strings as JSON lists (fast to write/read).
@@ -297,10 +297,10 @@ class SearchIndex:
                 has_coords = arrays["has_coords"].tolist()
                 coords = [tuple(c) for c in arrays["coords"].tolist()]
             blocks = [
-                IndexedBlock(doc_ids[d], bid, p, _TYPES[t], text, c, h, row, context, title, sheet, f)  # type: ignore[arg-type]
+                IndexedBlock(doc_ids[d], bid, p, _TYPES[t], text, c, h, row, context, title, sheet, f)
                 for d, bid, p, t, text, c, h, row, context, title, sheet, f in zip(
                     doc_idx, strings["block_ids"], pages, types, strings["texts"], coords, has_coords,
-                    strings["rows"], strings["contexts"], strings["titles"], strings["sheets"], flags)
+                    strings["rows"], strings["contexts"], strings["titles"], strings["sheets"], flags, strict=True)
             ]
             fields: dict[str, Postings] = {}
             for name in _FIELDS:

@@ -27,7 +27,7 @@ class VectorBM25(bm25s.BM25):
     same formulas (Lucene idf and tf), same ``scores`` layout, so save/load/retrieve are bm25s's.
     """
 
-    def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,  # type: ignore[override]
+    def build_index_from_ids(self, unique_token_ids, corpus_token_ids, show_progress=True,
                              leave_progress=False):
         if self.method != "lucene" or self.idf_method != "lucene":
             return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress, leave_progress)

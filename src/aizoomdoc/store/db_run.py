@@ -115,6 +115,8 @@ async def run_driver_once(connect: Connect, fn: Callable[[Any], Awaitable[T]], e
     conn = await connect(user_id is None)
     try:
         driver = (await conn.get_raw_connection()).driver_connection
+        if driver is None:  # the pool handed out a connection already closed: a database problem
+            raise errors.unavailable(ConnectionError("connection closed"))
         if user_id is None:
             return await fn(driver)
         async with driver.transaction():
