@@ -324,14 +324,14 @@ def _progress_line(name: str, row: dict[str, Any]) -> dict[str, Any]:
             "pages_done": done, "pages_total": total}
 
 
-@router.post("", status_code=201, summary="Загрузить документ(ы): сразу ответ со статусом queued, обработка в фоне",
+@router.post("", status_code=201, summary=t("api.documents.upload.summary"),
              responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
 async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
-                 filename: str | None = Query(None, max_length=255, description="имя файла для загрузки без multipart"),
-                 chat_id: str | None = Query(None, max_length=64, description="сразу прикрепить к чату"),
+                 filename: str | None = Query(None, max_length=255, description=t("api.documents.upload.filename.description")),
+                 chat_id: str | None = Query(None, max_length=64, description=t("api.documents.upload.chat_id.description")),
                  ocr: str | None = Query(None, pattern="^(auto|always|never)$",
-                                         description="OCR страниц: auto (по умолчанию), always, never"),
-                 wait: bool = Query(False, description="ответить, когда документ обработан (ready/error)")) -> Response:
+                                         description=t("api.documents.upload.ocr.description")),
+                 wait: bool = Query(False, description=t("api.documents.upload.wait.description"))) -> Response:
     settings = ctx.settings
     chat = await ctx.chat(chat_id) if chat_id else None
     folder = settings.data_dir / "uploads" / uuid.uuid4().hex
@@ -432,7 +432,7 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("", summary="Документы пользователя (новые сверху)", response_model=DocumentList, **OUT)
+@router.get("", summary=t("api.documents.list_documents.summary"), response_model=DocumentList, **OUT)
 async def list_documents(ctx: Ctx = Depends(get_ctx), limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
     rows = await ctx.state.documents.list_documents(user_id=ctx.user_id, limit=limit)
     return {"documents": [document_out(r) for r in rows]}
@@ -445,7 +445,7 @@ async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/{document_id}", summary="Документ: статус обработки и её ход, страницы (OCR), штамп",
+@router.get("/{document_id}", summary=t("api.documents.get_document.summary"),
             response_model=DocumentDetail, **OUT)
 async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
@@ -456,7 +456,7 @@ async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[st
     return out
 
 
-@router.delete("/{document_id}", status_code=204, summary="Удалить документ (блоки и файлы тоже)")
+@router.delete("/{document_id}", status_code=204, summary=t("api.documents.delete_document.summary"))
 async def delete_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     await owned_document(ctx, document_id)
     await ctx.state.documents.delete(document_id, user_id=ctx.user_id)

@@ -13,7 +13,7 @@ from aizoomdoc.store.factory import build_chat_store, build_files
 from aizoomdoc.store.protocol import ChatStoreProtocol
 from aizoomdoc.texts import t
 
-chats_app = typer.Typer(help="Чаты: список, просмотр, архив, удаление.", no_args_is_help=True)
+chats_app = typer.Typer(help=t("cli.chats.help"), no_args_is_help=True)
 app.add_typer(chats_app, name="chats")
 
 
@@ -23,10 +23,10 @@ def _store() -> ChatStoreProtocol:
 
 @chats_app.command("list")
 def list_chats(
-    archived: bool = typer.Option(False, "--archived", help="показать и архивные"),
-    limit: int = typer.Option(50, "--limit", min=1, help="сколько чатов показать"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести список в JSON"),
+    archived: bool = typer.Option(False, "--archived", help=t("cli.chats.list_chats.archived.help")),
+    limit: int = typer.Option(50, "--limit", min=1, help=t("cli.chats.list_chats.limit.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_list.help")),
 ) -> None:
     """Список чатов, последние сверху."""
 
@@ -56,8 +56,8 @@ def list_chats(
 
 
 @chats_app.command("show")
-def show_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list`)"),
-              as_json: bool = typer.Option(False, "--json", help="вывести историю в JSON")) -> None:
+def show_chat(chat_id: str = typer.Argument(..., help=t("cli.opt.chat_id.help")),
+              as_json: bool = typer.Option(False, "--json", help=t("cli.chats.show_chat.as_json.help"))) -> None:
     """Показать чат: сообщения, изображения и найденные блоки — из хранилища."""
 
     async def run() -> None:
@@ -87,7 +87,7 @@ def show_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoom
 
 
 @chats_app.command("archive")
-def archive_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list`)")) -> None:
+def archive_chat(chat_id: str = typer.Argument(..., help=t("cli.opt.chat_id.help"))) -> None:
     """Отправить чат в архив."""
 
     async def run() -> None:
@@ -102,7 +102,7 @@ def archive_chat(chat_id: str = typer.Argument(..., help="id чата (из `aiz
 
 
 @chats_app.command("delete")
-def delete_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list --archived`)")) -> None:
+def delete_chat(chat_id: str = typer.Argument(..., help=t("cli.chats.delete_chat.chat_id.help"))) -> None:
     """Удалить чат с сообщениями, записями и файлами."""
 
     async def run() -> None:

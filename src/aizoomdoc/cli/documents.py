@@ -21,11 +21,10 @@ _STAGES = {"read": "чтение", "parse": "разбор", "ocr": "распоз
 
 @app.command("ingest")
 def ingest_command(
-    paths: list[Path] = typer.Argument(..., help="PDF, PNG/JPG или разметка OCR (JSON, HTML, Markdown)"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
-    ocr: str = typer.Option("", "--ocr", help="OCR страниц: auto — только без текстового слоя или с испорченным "
-                                              "(по умолчанию, OCR_MODE), always — всех, never — без OCR"),
+    paths: list[Path] = typer.Argument(..., help=t("cli.documents.ingest.paths.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json.help")),
+    ocr: str = typer.Option("", "--ocr", help=t("cli.documents.ingest.ocr.help")),
 ) -> None:
     """Загрузить документы: страницы и блоки в базу, исходный файл в хранилище, поисковый индекс."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -95,13 +94,12 @@ def ingest_command(
 
 @app.command("search")
 def search_command(
-    query: str = typer.Argument(..., help="запрос: слова и шифры, например «утеплитель кровли П-1»"),
-    doc: list[str] = typer.Option([], "--doc", "-d", help="путь или id документа (можно несколько); "
-                                                         "без --doc — по всем загруженным"),
-    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="сколько блоков показать"),
-    page: list[int] = typer.Option([], "--page", "-p", min=1, help="только эти страницы (с 1)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести найденное в JSON"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    query: str = typer.Argument(..., help=t("cli.documents.search.query.help")),
+    doc: list[str] = typer.Option([], "--doc", "-d", help=t("cli.documents.search.doc.help")),
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help=t("cli.documents.search.top_k.help")),
+    page: list[int] = typer.Option([], "--page", "-p", min=1, help=t("cli.documents.search.page.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.documents.search.as_json.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Найти блоки по запросу (новый путь сначала загружается)."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -146,8 +144,8 @@ def search_command(
 
 @app.command("documents")
 def documents_command(
-    as_json: bool = typer.Option(False, "--json", help="вывести список в JSON"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_list.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Список загруженных документов."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -194,10 +192,10 @@ def _health(row: dict[str, object]) -> dict[str, str]:
 
 @app.command("sample-set")
 def sample_set_command(
-    out_dir: Path = typer.Argument(..., help="папка, куда записать комплект"),
-    sheets: int = typer.Option(4, "--sheets", min=1, max=500, help="сколько листов (4 основных + планы этажей)"),
-    bundles: bool = typer.Option(False, "--bundles", help="записать рядом разметку OCR во всех форматах"),
-    name: str = typer.Option("synthetic-set", "--name", help="имя файла без расширения"),
+    out_dir: Path = typer.Argument(..., help=t("cli.documents.sample_set.out_dir.help")),
+    sheets: int = typer.Option(4, "--sheets", min=1, max=500, help=t("cli.documents.sample_set.sheets.help")),
+    bundles: bool = typer.Option(False, "--bundles", help=t("cli.documents.sample_set.bundles.help")),
+    name: str = typer.Option("synthetic-set", "--name", help=t("cli.documents.sample_set.name.help")),
 ) -> None:
     """Записать синтетический комплект чертежей ОВ (PDF с текстовым слоем) для демо и тестов."""
     from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures
