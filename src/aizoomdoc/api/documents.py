@@ -106,7 +106,7 @@ class _Receiver:
 
     def begin(self, filename: str) -> None:
         if len(self.files) >= MAX_FILES:
-            raise InvalidInputError("api.upload.bad_form", detail=f"больше {MAX_FILES} файлов за раз")
+            raise InvalidInputError("api.upload.bad_form", detail=t("api.upload.too_many_files", count=MAX_FILES))
         name = _safe_name(filename)
         path = self.folder / name
         n = 1
@@ -180,7 +180,7 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
     _, params = parse_options_header(ctype)
     boundary = params.get(b"boundary")
     if not boundary:
-        raise InvalidInputError("api.upload.bad_form", detail="нет boundary в Content-Type")
+        raise InvalidInputError("api.upload.bad_form", detail=t("api.upload.no_boundary"))
     header_field = bytearray()
     header_value = bytearray()
     headers: dict[str, bytes] = {}
@@ -325,7 +325,7 @@ def _progress_line(name: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, summary=t("api.documents.upload.summary"),
-             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
+             responses={413: {"description": t("api.upload.too_large.description")}})
 async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                  filename: str | None = Query(None, max_length=255, description=t("api.documents.upload.filename.description")),
                  chat_id: str | None = Query(None, max_length=64, description=t("api.documents.upload.chat_id.description")),

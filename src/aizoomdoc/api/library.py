@@ -153,7 +153,7 @@ async def folder_files(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str,
 
 @router.post("/folders/{folder_id}/files", status_code=201,
              summary=t("api.library.upload_into_folder.summary"),
-             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}},
+             responses={413: {"description": t("api.upload.too_large.description")}},
              response_model=LibraryFileList, **OUT)
 async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depends(get_ctx),
                              filename: str | None = Query(None, max_length=255)) -> dict[str, Any]:
@@ -183,7 +183,7 @@ async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depend
              response_model=LibraryFileOut, **OUT)
 async def add_item(folder_id: str, body: ItemIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     if (body.document_id is None) == (body.file_id is None):
-        raise InvalidInputError("api.bad_request", detail="укажите document_id или file_id")
+        raise InvalidInputError("api.bad_request", detail=t("api.library.item_ref_required"))
     svc = service(ctx)
     try:
         await svc.store.for_user(ctx.user_id).get_folder(folder_id)

@@ -78,4 +78,4 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     except AizoomdocError as exc:
         fail(error_line(exc))
     except KeyboardInterrupt:
-        fail("прервано пользователем", code=130)
+        fail(t("cli.interrupted"), code=130)

@@ -49,7 +49,7 @@ def list_chats(
             table.add_column(t(col))
         for r in rows:
             updated = str(r.get("updated_at") or "")[:16].replace("T", " ")
-            table.add_row(r["id"], r["title"], updated, "да" if r.get("is_archived") else "")
+            table.add_row(r["id"], r["title"], updated, t("cli.yes") if r.get("is_archived") else "")
         console.print(table)
 
     run_async(run)
@@ -72,16 +72,17 @@ def show_chat(chat_id: str = typer.Argument(..., help=t("cli.opt.chat_id.help"))
         chat = hist["chat"]
         console.print(f"[bold]{chat['title']}[/] ({chat['id']})", highlight=False)
         for m in hist["messages"]:
-            who = {"user": "Вопрос", "assistant": "Ответ"}.get(m["role"], m["role"])
+            who = {"user": t("cli.chats.question"), "assistant": t("cli.ask.answer")}.get(m["role"], m["role"])
             style = "red" if m.get("message_type") == "error" else ("cyan" if m["role"] == "user" else "")
             model = f" · {m['model']}" if m.get("model") else ""
             console.print(f"\n[bold {style}]{who}[/]{model} [dim]{m.get('created_at') or ''}[/]", highlight=False)
             console.print(m["content"], markup=False, highlight=False)
             for r in m.get("search_results") or []:
-                console.print(f"  [dim]найдено: стр. {r.get('page_number')}, блок {r['block_id']}[/]",
+                console.print(f"  [dim]{t('cli.chats.found', page=r.get('page_number'), block_id=r['block_id'])}[/]",
                               highlight=False)
             for im in m.get("images") or []:
-                console.print(f"  [dim]изображение {im['image_type']}: {im['s3_path']}[/]", highlight=False)
+                console.print(f"  [dim]{t('cli.chats.image', image_type=im['image_type'], path=im['s3_path'])}[/]",
+                              highlight=False)
 
     run_async(run)
 

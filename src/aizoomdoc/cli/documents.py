@@ -16,7 +16,7 @@ from aizoomdoc.documents.read_warnings import ingest_notes, page_ranges, summari
 from aizoomdoc.errors import AizoomdocError, describe_os_error
 from aizoomdoc.texts import t
 
-_STAGES = {"read": "чтение", "parse": "разбор", "ocr": "распознавание (OCR)", "store": "сохранение", "index": "индекс"}
+_STAGES = ("read", "parse", "ocr", "store", "index")  # stages of ingest that have a text cli.ingest.stage.<stage>
 
 
 @app.command("ingest")
@@ -41,7 +41,7 @@ def ingest_command(
                     name = path.name
 
                     def stage(s: str, name: str = name) -> None:
-                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {_STAGES.get(s, s)}")
+                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {t(f'cli.ingest.stage.{s}') if s in _STAGES else s}")
 
                     try:
                         result = await service.ingest(path, user_id=user, progress=stage, ocr=ocr or None)
@@ -166,11 +166,11 @@ def documents_command(
         return
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into --doc
-    table.add_column("Название", overflow="fold", ratio=2)
-    for col in ("Формат", "Стр.", "Блоков", "Статус"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("Файл", overflow="fold", ratio=1)
-    table.add_column("Внимание", overflow="fold", ratio=1)
+    table.add_column(t("cli.chats.col.title"), overflow="fold", ratio=2)
+    for col in ("cli.documents.col.format", "search.col.page", "cli.documents.col.blocks", "cli.documents.col.status"):
+        table.add_column(t(col), no_wrap=True)
+    table.add_column(t("library.cli.col.name"), overflow="fold", ratio=1)
+    table.add_column(t("cli.documents.col.warnings"), overflow="fold", ratio=1)
     for r in rows:
         health = _health(r)
         table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),

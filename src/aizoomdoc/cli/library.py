@@ -31,8 +31,8 @@ from aizoomdoc.texts import t
 library_app = typer.Typer(help=t("library.cli.help"), no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
-USER_HELP = "id пользователя (по умолчанию DEFAULT_USER_ID)"
-FOLDER_HELP = "папка: id или путь из имён, например «Проект/Раздел ОВ»"
+USER_HELP = t("cli.opt.user.help")
+FOLDER_HELP = t("cli.library.folder.help")
 
 
 @asynccontextmanager
@@ -60,7 +60,8 @@ def _hint(exc: AizoomdocError) -> AizoomdocError:
 def _size(value: Any) -> str:
     if not isinstance(value, int):
         return ""
-    return f"{value / 1048576:.1f} МБ" if value >= 1048576 else f"{max(1, round(value / 1024))} КБ"
+    return (t("cli.size.mb", mb=f"{value / 1048576:.1f}") if value >= 1048576
+            else t("cli.size.kb", kb=max(1, round(value / 1024))))
 
 
 def _kind(row: dict[str, Any]) -> str:
@@ -91,8 +92,8 @@ def folders_command(user: str | None = typer.Option(None, "--user", help=USER_HE
         return
     table = Table(title=t("library.cli.folders_title"))
     table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("Папка")
-    table.add_column("Файлов", justify="right")
+    table.add_column(t("cli.library.col.folder"))
+    table.add_column(t("cli.library.col.files"), justify="right")
     for r in rows:
         table.add_row(r["id"], "    " * r["depth"] + r["name"], str(r["file_count"]))
     console.print(table)
@@ -100,7 +101,7 @@ def folders_command(user: str | None = typer.Option(None, "--user", help=USER_HE
 
 @library_app.command("mkdir")
 def mkdir_command(name: str = typer.Argument(..., help=t("cli.library.mkdir.name.help")),
-                  parent: str | None = typer.Option(None, "--parent", "-p", help="внутри какой папки; " + FOLDER_HELP),
+                  parent: str | None = typer.Option(None, "--parent", "-p", help=t("cli.library.mkdir.parent.help", folder=FOLDER_HELP)),
                   user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Создать папку (в корне или внутри --parent)."""
 

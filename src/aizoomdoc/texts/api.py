@@ -137,4 +137,9 @@ TEXTS: dict[str, str] = {
     "api.stats.get_stats.summary": "Статистика использования: вопросы, токены, время ответа, по дням",
     "api.opt.day.description": "ГГГГ-ММ-ДД, включительно",
     "api.status.status.summary": "Состояние: в сети / нет связи, ожидающие синхронизации записи, лимиты",
+    "api.upload.too_many_files": "больше {count} файлов за раз",
+    "api.upload.no_boundary": "нет boundary в Content-Type",
+    "api.upload.too_large.description": "файл больше MAX_FILE_SIZE_MB",
+    "api.library.item_ref_required": "укажите document_id или file_id",
+    "api.bad_request.whole": "запрос",
 }
