@@ -104,4 +104,5 @@ TEXTS: dict[str, str] = {
     "db.url.no_scheme": "без схемы",
     "store.type.string": "строкой",
     "store.type.number": "числом",
+    "db.target.queue": "очередь задач",
 }
