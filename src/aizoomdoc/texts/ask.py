@@ -187,7 +187,6 @@ TEXTS: dict[str, str] = {
     "ask.caption.attachment": "вложение пользователя «{name}»",
     "ask.interrupted": "прервано",
     "ask.caption.zoom_of": "увеличение {source}, стр. {page}",
-    "ask.caption.page": "стр. {page}",
     "tool.request_images.block_text": "Блок {block_id} (стр. {page}), полный текст: {text}",
     "ask.caption.block": "блок {block_id}, стр. {page}",
     "tool.search.hit": "[{n}] стр. {page}, блок {block_id}: {text}",

@@ -90,7 +90,7 @@ TEXTS: dict[str, str] = {
         "и точность часов на этом компьютере."
     ),
     "files.bad_metadata.not_mapping": "ожидается словарь {{ключ: значение}}",
-    "files.bad_metadata.key": "ключ «{key}» — допустимы латинские буквы, цифры, «-» и «_»",
+    "files.bad_metadata.key": "ключ «{name}» — допустимы латинские буквы, цифры, «-» и «_»",
     "files.bad_metadata.too_large": "больше {limit} байт после кодирования ({total})",
     "files.bad_metadata.not_bytes": "upload_bytes ожидает bytes",
     "files.check.mismatch": "прочитано не то, что записано",

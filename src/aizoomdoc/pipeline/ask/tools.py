@@ -61,7 +61,7 @@ class Executor:
         min_dpi = target.min_dpi * 1.5 if target.min_dpi else None
         page = target.page_index + 1
         caption = t("ask.caption.zoom_of", source=target.source_image, page=page) if target.source_image \
-            else t("ask.caption.page", page=page)
+            else t("common.page", page=page)
         try:
             image = await self.views.model_image(turn, doc, target.page_index, target.bbox_norm,
                                                   caption=caption, min_dpi=min_dpi, emit=self.emit)

@@ -97,7 +97,7 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
         if not _META_KEY_RE.match(key):
             raise InvalidInputError(
                 "files.bad_metadata",
-                reason=t("files.bad_metadata.key", key=str(raw_key)[:40]),
+                reason=t("files.bad_metadata.key", name=str(raw_key)[:40]),
             )
         value = "" if raw_value is None else str(raw_value)
         result[key] = value
