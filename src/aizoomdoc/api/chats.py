@@ -62,7 +62,8 @@ def message_out(ctx: Ctx, message: dict[str, Any], chat_id: str) -> dict[str, An
 @router.get("", summary=t("api.chats.list_chats.summary"), response_model=ChatList, **OUT)
 async def list_chats(
     ctx: Ctx = Depends(get_ctx),
-    archived: Literal["false", "true", "all"] = Query("false", description=t("api.chats.list_chats.archived.description")),
+    archived: Literal["false", "true", "all"] = Query("false",
+                                                      description=t("api.chats.list_chats.archived.description")),
     q: str | None = Query(None, max_length=200, description=t("api.chats.list_chats.q.description")),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:

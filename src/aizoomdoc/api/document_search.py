@@ -21,11 +21,13 @@ from aizoomdoc.texts import t
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
-@router.get("", summary=t("api.document_search.search_documents.summary"), response_model=SearchHits, **OUT)
-async def search_documents(ctx: Ctx = Depends(get_ctx),
-                           q: str = Query(..., max_length=1000, description=t("api.document_search.search_documents.q.description")),
-                           document_id: list[str] = Query([], description=t("api.document_search.search_documents.document_id.description")),
-                           limit: int = Query(10, ge=1, le=200, description=t("api.document_search.search_documents.limit.description"))) -> dict[str, Any]:
+@router.get("", summary=t("api.search_documents.summary"), response_model=SearchHits, **OUT)
+async def search_documents(
+    ctx: Ctx = Depends(get_ctx),
+    q: str = Query(..., max_length=1000, description=t("api.search_documents.q.description")),
+    document_id: list[str] = Query([], description=t("api.search_documents.document_id.description")),
+    limit: int = Query(10, ge=1, le=200, description=t("api.search_documents.limit.description")),
+) -> dict[str, Any]:
     if not analyze_query(q):
         raise InvalidInputError("search.empty_query")
     service = ctx.state.documents

@@ -256,6 +256,7 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
         raise InvalidInputError("api.upload.truncated")
 
 
+# Not user text: a detail with Cyrillic letters is already a Russian message (ours), not a raw one.
 _CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
 
 
@@ -327,8 +328,10 @@ def _progress_line(name: str, row: dict[str, Any]) -> dict[str, Any]:
 @router.post("", status_code=201, summary=t("api.documents.upload.summary"),
              responses={413: {"description": t("api.upload.too_large.description")}})
 async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
-                 filename: str | None = Query(None, max_length=255, description=t("api.documents.upload.filename.description")),
-                 chat_id: str | None = Query(None, max_length=64, description=t("api.documents.upload.chat_id.description")),
+                 filename: str | None = Query(None, max_length=255,
+                                              description=t("api.documents.upload.filename.description")),
+                 chat_id: str | None = Query(None, max_length=64,
+                                             description=t("api.documents.upload.chat_id.description")),
                  ocr: str | None = Query(None, pattern="^(auto|always|never)$",
                                          description=t("api.documents.upload.ocr.description")),
                  wait: bool = Query(False, description=t("api.documents.upload.wait.description"))) -> Response:

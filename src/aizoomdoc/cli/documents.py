@@ -41,7 +41,8 @@ def ingest_command(
                     name = path.name
 
                     def stage(s: str, name: str = name) -> None:
-                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {t(f'cli.ingest.stage.{s}') if s in _STAGES else s}")
+                        what = t(f"cli.ingest.stage.{s}") if s in _STAGES else s
+                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {what}")
 
                     try:
                         result = await service.ingest(path, user_id=user, progress=stage, ocr=ocr or None)

@@ -101,7 +101,8 @@ def folders_command(user: str | None = typer.Option(None, "--user", help=USER_HE
 
 @library_app.command("mkdir")
 def mkdir_command(name: str = typer.Argument(..., help=t("cli.library.mkdir.name.help")),
-                  parent: str | None = typer.Option(None, "--parent", "-p", help=t("cli.library.mkdir.parent.help", folder=FOLDER_HELP)),
+                  parent: str | None = typer.Option(None, "--parent", "-p",
+                                                    help=t("cli.library.mkdir.parent.help", folder=FOLDER_HELP)),
                   user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Создать папку (в корне или внутри --parent)."""
 

@@ -42,7 +42,8 @@ def open_bounded(fp: str | IO[bytes], path: str, budget: int | None = None) -> I
     width, height = img.size
     if width * height > limit:
         img.close()
-        raise DocumentError("documents.image_too_large", path=path, size=t("documents.image_size.pixels", width=width, height=height),
+        raise DocumentError("documents.image_too_large", path=path,
+                            size=t("documents.image_size.pixels", width=width, height=height),
                             limit_mp=f"{limit / 1e6:.0f}")
     return img
 

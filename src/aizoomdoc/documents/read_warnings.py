@@ -106,7 +106,8 @@ def text_layer_note(metadata: dict[str, Any] | None) -> str:
         pages = layers.get(kind) or []
         for key, group in (("ingest", [p for p in pages if p not in read]), ("ocr", [p for p in pages if p in read])):
             if group:
-                parts.append(t(f"documents.text_layer.{key}", pages=t("documents.warn.where.pages", pages=page_ranges(group)),
+                parts.append(t(f"documents.text_layer.{key}",
+                               pages=t("documents.warn.where.pages", pages=page_ranges(group)),
                                what=t(f"documents.text_layer.{kind}")))
     return " ".join(parts)
 

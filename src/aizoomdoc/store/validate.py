@@ -98,7 +98,8 @@ def text(value: Any, field: str, *, required: bool = True, allow_empty: bool = F
             raise InvalidInputError("store.empty", field=field)
         return None
     if not isinstance(value, str):
-        raise InvalidInputError("store.bad_type", field=field, expected=t("store.type.string"), got=type(value).__name__)
+        raise InvalidInputError("store.bad_type", field=field,
+                                expected=t("store.type.string"), got=type(value).__name__)
     if not allow_empty and not value.strip():
         raise InvalidInputError("store.empty", field=field)
     return value
