@@ -28,9 +28,7 @@ TEXTS: dict[str, str] = {
         "Локальный режим без входа нельзя открыть в сеть (--host {host}). Используйте 127.0.0.1 "
         "или включите AUTH_MODE=server с SUPABASE_JWT_SECRET или API-токенами."
     ),
-    "api.serve.starting": (
-        "AIZoomDoc: http://{host}:{port}/ (документация API: /docs), режим {mode}, процессов: {workers}"
-    ),
+    "api.serve.starting": "AIZoomDoc: http://{host}:{port}/ (документация API: /docs), режим {mode}, процессов: {workers}",
     "api.token.created": "Токен для пользователя «{user}» (id {token_id}). Сохраните его — он показывается один раз:",
     "api.token.none": "Токенов нет.",
     "api.token.revoked": "Токен {token_id} отозван.",

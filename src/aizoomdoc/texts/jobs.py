@@ -38,7 +38,5 @@ TEXTS: dict[str, str] = {
         "С SQLite задачи выполняет сам `aizoomdoc serve` в своих процессах, отдельный воркер не нужен."
     ),
     "worker.started": "Воркер запущен: очередь в {target}, задач одновременно: {concurrency}. Остановка — Ctrl+C.",
-    "worker.no_schema": (
-        "Схема базы {target} устарела или не создана (нет очереди задач): выполните `aizoomdoc db upgrade`."
-    ),
+    "worker.no_schema": "Схема базы {target} устарела или не создана (нет очереди задач): выполните `aizoomdoc db upgrade`.",
 }

@@ -45,10 +45,7 @@ TEXTS: dict[str, str] = {
     "library.cli.attached_message": "Файл «{name}» прикреплён к сообщению {message_id}.",
     "library.cli.attach_target": "Укажите, куда прикрепить: --chat ID или --message ID.",
     "library.cli.removed": "Файл убран из папки «{path}».",
-    "library.cli.deleted": (
-        "Удалено папок: {folders}; файлов удалено: {deleted}, оставлено (нужны другим папкам или чатам): "
-        "{kept}."
-    ),
+    "library.cli.deleted": "Удалено папок: {folders}; файлов удалено: {deleted}, оставлено (нужны другим папкам или чатам): {kept}.",
     "library.cli.deleted_file": "удалён файл «{name}»",
     "library.cli.col.id": "id",
     "library.cli.col.name": "Файл",

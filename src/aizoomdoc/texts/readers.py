@@ -6,9 +6,7 @@ TEXTS: dict[str, str] = {
     "documents.warned": "загружен с предупреждениями: {summary}",
     "documents.warn.json_broken": "{count} {blocks} с повреждённым JSON ({where})",
     "documents.warn.fence_unclosed": "{count} {blocks} с незакрытым ``` ({where})",
-    "documents.warn.page_missing": (
-        "без заголовка страницы: {count} {blocks}, страница взята по соседним блокам ({where})"
-    ),
+    "documents.warn.page_missing": "без заголовка страницы: {count} {blocks}, страница взята по соседним блокам ({where})",
     "documents.warn.duplicate_id": "{count} {blocks} с повторяющимся id ({where})",
     "documents.warn.bad_block": "{count} {blocks} не прочитаны и пропущены ({where})",
     "documents.warn.truncated": "файл обрезан — прочитано то, что было до обрыва ({where})",
