@@ -50,6 +50,7 @@ from aizoomdoc.isolation import worker_pool
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.events import ApiTokenStore, ChatEventLog
 from aizoomdoc.store.factory import build_chat_store, build_files
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
     app = FastAPI(
         title="AIZoomDoc",
-        description="Вопросы к комплектам чертежей: поиск блоков, увеличенные фрагменты, ответы со ссылками.",
+        description=t("api.app.create_app.description"),
         version="0.1.0",
         lifespan=lifespan,
         docs_url="/docs",

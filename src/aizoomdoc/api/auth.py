@@ -137,12 +137,12 @@ class SessionIn(BaseModel):
     token: str
 
 
-@router.get("/me", summary="Кто я: пользователь и режим авторизации")
+@router.get("/me", summary=t("api.auth.me.summary"))
 async def me(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return {"user_id": ctx.user_id, "via": ctx.user.via, "auth_mode": ctx.settings.auth_mode}
 
 
-@router.post("/session", summary="Обменять токен на cookie сессии (для браузера)")
+@router.post("/session", summary=t("api.auth.create_session.summary"))
 async def create_session(body: SessionIn, request: Request, response: Response,
                          state: AppState = Depends(get_state)) -> dict[str, Any]:
     if state.settings.auth_mode == "local":
@@ -159,7 +159,7 @@ async def create_session(body: SessionIn, request: Request, response: Response,
     return {"user_id": user.id, "via": user.via, "auth_mode": "server"}
 
 
-@router.delete("/session", summary="Выйти (удалить cookie сессии)")
+@router.delete("/session", summary=t("api.auth.delete_session.summary"))
 async def delete_session(response: Response) -> dict[str, Any]:
     response.delete_cookie(COOKIE_NAME, path="/")
     return {"ok": True}

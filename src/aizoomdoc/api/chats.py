@@ -59,11 +59,12 @@ def message_out(ctx: Ctx, message: dict[str, Any], chat_id: str) -> dict[str, An
     return out
 
 
-@router.get("", summary="Список чатов (последние сверху)", response_model=ChatList, **OUT)
+@router.get("", summary=t("api.chats.list_chats.summary"), response_model=ChatList, **OUT)
 async def list_chats(
     ctx: Ctx = Depends(get_ctx),
-    archived: Literal["false", "true", "all"] = Query("false", description="false — активные, true — архив, all — все"),
-    q: str | None = Query(None, max_length=200, description="фильтр по названию"),
+    archived: Literal["false", "true", "all"] = Query("false",
+                                                      description=t("api.chats.list_chats.archived.description")),
+    q: str | None = Query(None, max_length=200, description=t("api.chats.list_chats.q.description")),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict[str, Any]:
     rows = await ctx.store.get_chats(ctx.user_id, limit=limit if archived == "false" and not q else 1000,
@@ -77,7 +78,7 @@ async def list_chats(
     return {"chats": [chat_out(r) for r in rows[:limit]]}
 
 
-@router.post("", status_code=201, summary="Новый чат (можно сразу с документами)", response_model=ChatOut, **OUT)
+@router.post("", status_code=201, summary=t("api.chats.create_chat.summary"), response_model=ChatOut, **OUT)
 async def create_chat(body: ChatIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     doc_ids = await check_documents(ctx, body.document_ids)
     title = (body.title or "").strip() or t("api.default_chat_title")
@@ -86,7 +87,7 @@ async def create_chat(body: ChatIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, An
     return chat_out(await ctx.chat(chat_id))
 
 
-@router.get("/{chat_id}", summary="Чат с историей: сообщения, изображения, найденные блоки",
+@router.get("/{chat_id}", summary=t("api.chats.get_chat.summary"),
             response_model=ChatHistory, **OUT)
 async def get_chat(chat_id: str, ctx: Ctx = Depends(get_ctx),
                    limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
@@ -119,7 +120,7 @@ async def active_after(ctx: Ctx, chat_id: str, last: int) -> int:
     return min(open_questions.values()) - 1 if open_questions else last
 
 
-@router.patch("/{chat_id}", summary="Переименовать, архивировать, сменить документы чата",
+@router.patch("/{chat_id}", summary=t("api.chats.update_chat.summary"),
               response_model=ChatOut, **OUT)
 async def update_chat(chat_id: str, body: ChatPatch, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
@@ -141,7 +142,7 @@ async def update_chat(chat_id: str, body: ChatPatch, ctx: Ctx = Depends(get_ctx)
     return chat_out(await ctx.store.update_chat(chat_id, **fields))
 
 
-@router.delete("/{chat_id}", status_code=204, summary="Удалить чат со всеми сообщениями и изображениями")
+@router.delete("/{chat_id}", status_code=204, summary=t("api.chats.delete_chat.summary"))
 async def delete_chat(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     await ctx.chat(chat_id)
     await ctx.store.delete_chat(chat_id)

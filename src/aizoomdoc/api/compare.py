@@ -18,6 +18,7 @@ from aizoomdoc.api.documents import owned_document
 from aizoomdoc.api.pages import page_url
 from aizoomdoc.api.schemas import OUT, ComparisonOut
 from aizoomdoc.errors import InvalidInputError
+from aizoomdoc.texts import t
 
 router = APIRouter(prefix="/api/compare", tags=["compare"])
 
@@ -25,12 +26,12 @@ router = APIRouter(prefix="/api/compare", tags=["compare"])
 MAX_BOXES = 60
 
 
-@router.get("", summary="Сравнить две версии комплекта (документы пользователя)", response_model=ComparisonOut, **OUT)
+@router.get("", summary=t("api.compare.compare.summary"), response_model=ComparisonOut, **OUT)
 async def compare(
-    old: str = Query(..., max_length=64, description="id старой версии"),
-    new: str = Query(..., max_length=64, description="id новой версии"),
-    chat_id: str | None = Query(None, max_length=64, description="оба документа должны быть в этом чате"),
-    text_only: bool = Query(False, description="только текст и таблицы, без сравнения чертежа"),
+    old: str = Query(..., max_length=64, description=t("api.compare.compare.old.description")),
+    new: str = Query(..., max_length=64, description=t("api.compare.compare.new.description")),
+    chat_id: str | None = Query(None, max_length=64, description=t("api.compare.compare.chat_id.description")),
+    text_only: bool = Query(False, description=t("api.compare.compare.text_only.description")),
     ctx: Ctx = Depends(get_ctx),
 ) -> dict[str, Any]:
     from aizoomdoc.pipeline.compare import CompareService

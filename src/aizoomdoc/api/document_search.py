@@ -16,15 +16,18 @@ from aizoomdoc.api.documents import owned_document
 from aizoomdoc.api.schemas import OUT, SearchHits
 from aizoomdoc.errors import InvalidInputError
 from aizoomdoc.search import analyze_query
+from aizoomdoc.texts import t
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
 
-@router.get("", summary="Поиск блоков по документам пользователя (без чата)", response_model=SearchHits, **OUT)
-async def search_documents(ctx: Ctx = Depends(get_ctx),
-                           q: str = Query(..., max_length=1000, description="запрос: слова и шифры"),
-                           document_id: list[str] = Query([], description="только эти документы (можно несколько)"),
-                           limit: int = Query(10, ge=1, le=200, description="сколько блоков вернуть")) -> dict[str, Any]:
+@router.get("", summary=t("api.search_documents.summary"), response_model=SearchHits, **OUT)
+async def search_documents(
+    ctx: Ctx = Depends(get_ctx),
+    q: str = Query(..., max_length=1000, description=t("api.search_documents.q.description")),
+    document_id: list[str] = Query([], description=t("api.search_documents.document_id.description")),
+    limit: int = Query(10, ge=1, le=200, description=t("api.search_documents.limit.description")),
+) -> dict[str, Any]:
     if not analyze_query(q):
         raise InvalidInputError("search.empty_query")
     service = ctx.state.documents

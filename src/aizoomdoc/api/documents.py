@@ -106,7 +106,7 @@ class _Receiver:
 
     def begin(self, filename: str) -> None:
         if len(self.files) >= MAX_FILES:
-            raise InvalidInputError("api.upload.bad_form", detail=f"больше {MAX_FILES} файлов за раз")
+            raise InvalidInputError("api.upload.bad_form", detail=t("api.upload.too_many_files", count=MAX_FILES))
         name = _safe_name(filename)
         path = self.folder / name
         n = 1
@@ -180,7 +180,7 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
     _, params = parse_options_header(ctype)
     boundary = params.get(b"boundary")
     if not boundary:
-        raise InvalidInputError("api.upload.bad_form", detail="нет boundary в Content-Type")
+        raise InvalidInputError("api.upload.bad_form", detail=t("api.upload.no_boundary"))
     header_field = bytearray()
     header_value = bytearray()
     headers: dict[str, bytes] = {}
@@ -256,6 +256,7 @@ async def _receive_multipart(request: Request, ctype: str, rx: _Receiver) -> Non
         raise InvalidInputError("api.upload.truncated")
 
 
+# Not user text: a detail with Cyrillic letters is already a Russian message (ours), not a raw one.
 _CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
 
 
@@ -324,14 +325,16 @@ def _progress_line(name: str, row: dict[str, Any]) -> dict[str, Any]:
             "pages_done": done, "pages_total": total}
 
 
-@router.post("", status_code=201, summary="Загрузить документ(ы): сразу ответ со статусом queued, обработка в фоне",
-             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}})
+@router.post("", status_code=201, summary=t("api.documents.upload.summary"),
+             responses={413: {"description": t("api.upload.too_large.description")}})
 async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
-                 filename: str | None = Query(None, max_length=255, description="имя файла для загрузки без multipart"),
-                 chat_id: str | None = Query(None, max_length=64, description="сразу прикрепить к чату"),
+                 filename: str | None = Query(None, max_length=255,
+                                              description=t("api.documents.upload.filename.description")),
+                 chat_id: str | None = Query(None, max_length=64,
+                                             description=t("api.documents.upload.chat_id.description")),
                  ocr: str | None = Query(None, pattern="^(auto|always|never)$",
-                                         description="OCR страниц: auto (по умолчанию), always, never"),
-                 wait: bool = Query(False, description="ответить, когда документ обработан (ready/error)")) -> Response:
+                                         description=t("api.documents.upload.ocr.description")),
+                 wait: bool = Query(False, description=t("api.documents.upload.wait.description"))) -> Response:
     settings = ctx.settings
     chat = await ctx.chat(chat_id) if chat_id else None
     folder = settings.data_dir / "uploads" / uuid.uuid4().hex
@@ -432,7 +435,7 @@ async def upload(request: Request, ctx: Ctx = Depends(get_ctx),
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("", summary="Документы пользователя (новые сверху)", response_model=DocumentList, **OUT)
+@router.get("", summary=t("api.documents.list_documents.summary"), response_model=DocumentList, **OUT)
 async def list_documents(ctx: Ctx = Depends(get_ctx), limit: int = Query(200, ge=1, le=1000)) -> dict[str, Any]:
     rows = await ctx.state.documents.list_documents(user_id=ctx.user_id, limit=limit)
     return {"documents": [document_out(r) for r in rows]}
@@ -445,7 +448,7 @@ async def owned_document(ctx: Ctx, document_id: str) -> dict[str, Any]:
     return row
 
 
-@router.get("/{document_id}", summary="Документ: статус обработки и её ход, страницы (OCR), штамп",
+@router.get("/{document_id}", summary=t("api.documents.get_document.summary"),
             response_model=DocumentDetail, **OUT)
 async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
@@ -456,7 +459,7 @@ async def get_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[st
     return out
 
 
-@router.delete("/{document_id}", status_code=204, summary="Удалить документ (блоки и файлы тоже)")
+@router.delete("/{document_id}", status_code=204, summary=t("api.documents.delete_document.summary"))
 async def delete_document(document_id: str, ctx: Ctx = Depends(get_ctx)) -> Response:
     await owned_document(ctx, document_id)
     await ctx.state.documents.delete(document_id, user_id=ctx.user_id)

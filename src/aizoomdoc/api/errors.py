@@ -34,7 +34,7 @@ def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:3]:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{loc or 'запрос'}: {err.get('msg', '')}")
+        parts.append(f"{loc or t('api.bad_request.whole')}: {err.get('msg', '')}")
     return t("api.bad_request", detail="; ".join(parts))
 
 

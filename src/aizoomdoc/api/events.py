@@ -33,6 +33,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.runner import TERMINAL
 from aizoomdoc.errors import NotFoundError
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/chats/{chat_id}/events", tags=["events"])
@@ -70,13 +71,13 @@ def _start_after(last_event_id: str | None, after: int | None) -> int:
     return max(0, after or 0)
 
 
-@router.get("", summary="Поток событий чата (SSE): прогресс, токены, изображения, ответ")
+@router.get("", summary=t("api.events.stream_events.summary"))
 async def stream_events(
     chat_id: str,
     request: Request,
     ctx: Ctx = Depends(get_ctx),
-    after: int | None = Query(None, ge=0, description="номер события, после которого начать"),
-    until: str | None = Query(None, max_length=64, description="закрыть поток после ответа на этот вопрос"),
+    after: int | None = Query(None, ge=0, description=t("api.events.stream_events.after.description")),
+    until: str | None = Query(None, max_length=64, description=t("api.events.stream_events.until.description")),
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
 ) -> EventSourceResponse:
     own_id = str((await ctx.chat(chat_id))["id"])

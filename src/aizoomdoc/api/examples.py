@@ -10,6 +10,7 @@ from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import owned_document
 from aizoomdoc.api.schemas import OUT, ExampleQuestions
 from aizoomdoc.documents.examples import example_questions
+from aizoomdoc.texts import t
 
 router = APIRouter(prefix="/api/documents/{document_id}", tags=["documents"])
 
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/api/documents/{document_id}", tags=["documents"])
 MAX_PAGES = 12
 
 
-@router.get("/examples", summary="Примеры вопросов по блокам документа", response_model=ExampleQuestions, **OUT)
+@router.get("/examples", summary=t("api.examples.examples.summary"), response_model=ExampleQuestions, **OUT)
 async def examples(document_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await owned_document(ctx, document_id)
     count = int(row.get("page_count") or 0)

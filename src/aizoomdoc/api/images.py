@@ -24,14 +24,14 @@ router = APIRouter(prefix="/api/chats/{chat_id}/images", tags=["images"])
 files_router = APIRouter(tags=["images"])
 
 
-@router.get("", summary="Изображения чата со свежими подписанными ссылками", response_model=ImageList, **OUT)
+@router.get("", summary=t("api.images.list_images.summary"), response_model=ImageList, **OUT)
 async def list_images(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
     return {"images": [ctx.state.image_out(r, str(chat["id"])) for r in rows]}
 
 
-@router.get("/{image_id}", summary="Перейти к изображению по свежей подписанной ссылке (307)")
+@router.get("/{image_id}", summary=t("api.images.open_image.summary"))
 async def open_image(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -> RedirectResponse:
     chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
@@ -44,7 +44,7 @@ async def open_image(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/{image_id}/info", summary="Запись об изображении", response_model=ImageOut, **OUT)
+@router.get("/{image_id}/info", summary=t("api.images.image_info.summary"), response_model=ImageOut, **OUT)
 async def image_info(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(chat_id)
     rows = await ctx.store.get_chat_images(chat_id)
@@ -54,7 +54,7 @@ async def image_info(chat_id: str, image_id: str, ctx: Ctx = Depends(get_ctx)) -
     return ctx.state.image_out(row, str(chat["id"]))
 
 
-@files_router.get("/files/{key:path}", summary="Файл локального хранилища по подписанной ссылке",
+@files_router.get("/files/{key:path}", summary=t("api.images.signed_file.summary"),
                   response_class=FileResponse)
 async def signed_file(key: str, state: AppState = Depends(get_state),
                       expires: str = Query("", max_length=20), sig: str = Query("", max_length=128)) -> Any:

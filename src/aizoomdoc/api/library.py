@@ -34,6 +34,7 @@ from aizoomdoc.api.schemas import (
 from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError, NotFoundError
 from aizoomdoc.pipeline.library import LibraryService
 from aizoomdoc.store.library import LibraryStore
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/library", tags=["library"])
@@ -97,12 +98,12 @@ async def files_out(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 
 
 # --- folders -------------------------------------------------------------------------------------
-@router.get("/folders", summary="Папки пользователя (дерево: parent_id, path, depth)", response_model=FolderList, **OUT)
+@router.get("/folders", summary=t("api.library.list_folders.summary"), response_model=FolderList, **OUT)
 async def list_folders(ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return {"folders": await service(ctx).folders(ctx.user_id)}
 
 
-@router.post("/folders", status_code=201, summary="Новая папка (в корне или внутри parent_id)",
+@router.post("/folders", status_code=201, summary=t("api.library.create_folder.summary"),
              response_model=FolderOut, **OUT)
 async def create_folder(body: FolderIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
@@ -111,7 +112,7 @@ async def create_folder(body: FolderIn, ctx: Ctx = Depends(get_ctx)) -> dict[str
         raise _not_found_if_bad_id(exc, "library.folder_not_found", folder_id=str(body.parent_id)[:60]) from None
 
 
-@router.patch("/folders/{folder_id}", summary="Переименовать папку", response_model=FolderOut, **OUT)
+@router.patch("/folders/{folder_id}", summary=t("api.library.rename_folder.summary"), response_model=FolderOut, **OUT)
 async def rename_folder(folder_id: str, body: FolderPatch, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
         return await service(ctx).store.for_user(ctx.user_id).rename_folder(folder_id, body.name)
@@ -120,7 +121,7 @@ async def rename_folder(folder_id: str, body: FolderPatch, ctx: Ctx = Depends(ge
 
 
 @router.delete("/folders/{folder_id}",
-               summary="Удалить папку с подпапками (файлы, нужные другим папкам и чатам, остаются)",
+               summary=t("api.library.delete_folder.summary"),
                response_model=FolderDeleted, **OUT)
 async def delete_folder(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
@@ -140,7 +141,7 @@ def _forget_documents(ctx: Ctx, report: dict[str, Any]) -> None:
                 cache.pop(f["document_id"], None)
 
 
-@router.get("/folders/{folder_id}/files", summary="Файлы папки (в порядке добавления)",
+@router.get("/folders/{folder_id}/files", summary=t("api.library.folder_files.summary"),
             response_model=LibraryFileList, **OUT)
 async def folder_files(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
@@ -151,8 +152,8 @@ async def folder_files(folder_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str,
 
 
 @router.post("/folders/{folder_id}/files", status_code=201,
-             summary="Загрузить файлы в папку (документы индексируются, прочие хранятся как есть)",
-             responses={413: {"description": "файл больше MAX_FILE_SIZE_MB"}},
+             summary=t("api.library.upload_into_folder.summary"),
+             responses={413: {"description": t("api.upload.too_large.description")}},
              response_model=LibraryFileList, **OUT)
 async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depends(get_ctx),
                              filename: str | None = Query(None, max_length=255)) -> dict[str, Any]:
@@ -178,11 +179,11 @@ async def upload_into_folder(folder_id: str, request: Request, ctx: Ctx = Depend
 
 
 @router.post("/folders/{folder_id}/items", status_code=201,
-             summary="Положить в папку загруженный документ (document_id) или файл библиотеки (file_id)",
+             summary=t("api.library.add_item.summary"),
              response_model=LibraryFileOut, **OUT)
 async def add_item(folder_id: str, body: ItemIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     if (body.document_id is None) == (body.file_id is None):
-        raise InvalidInputError("api.bad_request", detail="укажите document_id или file_id")
+        raise InvalidInputError("api.bad_request", detail=t("api.library.item_ref_required"))
     svc = service(ctx)
     try:
         await svc.store.for_user(ctx.user_id).get_folder(folder_id)
@@ -201,7 +202,7 @@ async def add_item(folder_id: str, body: ItemIn, ctx: Ctx = Depends(get_ctx)) ->
 
 
 @router.delete("/folders/{folder_id}/items/{file_id}",
-               summary="Убрать файл из папки (удаляется, если больше нигде не нужен)",
+               summary=t("api.library.remove_item.summary"),
                response_model=FolderDeleted, **OUT)
 async def remove_item(folder_id: str, file_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     try:
@@ -220,7 +221,7 @@ async def _file(ctx: Ctx, file_id: str) -> dict[str, Any]:
         raise _not_found_if_bad_id(exc, "library.file_not_found", file_id=file_id[:60]) from None
 
 
-@router.get("/files/{file_id}", summary="Файл библиотеки и папки, в которых он лежит",
+@router.get("/files/{file_id}", summary=t("api.library.get_file.summary"),
             response_model=LibraryFileDetail, **OUT)
 async def get_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     row = await _file(ctx, file_id)
@@ -229,7 +230,7 @@ async def get_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     return out
 
 
-@router.get("/files/{file_id}/download", summary="Скачать файл по свежей подписанной ссылке (307)")
+@router.get("/files/{file_id}/download", summary=t("api.library.download_file.summary"))
 async def download_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> RedirectResponse:
     row = await _file(ctx, file_id)
     url = row.get("external_url") if not row.get("storage_path") else ctx.state.link(row["storage_path"])
@@ -238,7 +239,7 @@ async def download_file(file_id: str, ctx: Ctx = Depends(get_ctx)) -> RedirectRe
     return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
 
-@router.post("/files/{file_id}/chats", summary="Прикрепить документ из библиотеки к чату",
+@router.post("/files/{file_id}/chats", summary=t("api.library.attach_to_chat.summary"),
              response_model=ChatOut, **OUT)
 async def attach_to_chat(file_id: str, body: ChatRef, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     chat = await ctx.chat(body.chat_id)
@@ -246,7 +247,7 @@ async def attach_to_chat(file_id: str, body: ChatRef, ctx: Ctx = Depends(get_ctx
     return chat_out(await service(ctx).attach_to_chat(file_id, chat, ctx.store, ctx.user_id))
 
 
-@router.post("/files/{file_id}/messages", status_code=201, summary="Прикрепить файл к сообщению",
+@router.post("/files/{file_id}/messages", status_code=201, summary=t("api.library.attach_to_message.summary"),
              response_model=LibraryFileOut, **OUT)
 async def attach_to_message(file_id: str, body: MessageRef, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     await _file(ctx, file_id)
@@ -257,7 +258,7 @@ async def attach_to_message(file_id: str, body: MessageRef, ctx: Ctx = Depends(g
     return (await files_out(ctx, [row]))[0]
 
 
-@router.get("/chats/{chat_id}/attachments", summary="Файлы, прикреплённые к сообщениям чата",
+@router.get("/chats/{chat_id}/attachments", summary=t("api.library.chat_attachments.summary"),
             response_model=AttachmentList, **OUT)
 async def chat_attachments(chat_id: str, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     await ctx.chat(chat_id)

@@ -17,12 +17,12 @@ router = APIRouter(prefix="/api/chats/{chat_id}/messages", tags=["messages"])
 
 
 class QuestionIn(BaseModel):
-    content: str = Field(..., max_length=20_000, description="вопрос по-русски")
+    content: str = Field(..., max_length=20_000, description=t("api.messages.question.description"))
     document_ids: list[str] = Field(default_factory=list, max_length=50,
-                                    description="документы (по умолчанию — документы чата)")
+                                    description=t("api.messages.document_ids.description"))
 
 
-@router.get("", summary="Сообщения чата (старые сверху) с изображениями и найденными блоками",
+@router.get("", summary=t("api.messages.list_messages.summary"),
             response_model=MessageList, **OUT)
 async def list_messages(chat_id: str, ctx: Ctx = Depends(get_ctx),
                         limit: int | None = Query(None, ge=1, le=10_000)) -> dict[str, Any]:
@@ -31,7 +31,7 @@ async def list_messages(chat_id: str, ctx: Ctx = Depends(get_ctx),
     return {"messages": [message_out(ctx, m, str(chat["id"])) for m in history["messages"]]}
 
 
-@router.post("", status_code=202, summary="Задать вопрос: ответ придёт в потоке событий чата",
+@router.post("", status_code=202, summary=t("api.messages.post_question.summary"),
              response_model=QuestionAccepted, **OUT)
 async def post_question(chat_id: str, body: QuestionIn, ctx: Ctx = Depends(get_ctx)) -> dict[str, Any]:
     """Starts the ask pipeline in the background and returns at once.

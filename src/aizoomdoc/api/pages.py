@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.documents import owned_document
 from aizoomdoc.errors import InvalidInputError, NotFoundError
+from aizoomdoc.texts import t
 from aizoomdoc.zoom.isolated import IsolatedRenderer
 
 log = logging.getLogger(__name__)
@@ -53,16 +54,16 @@ def _rounded(values: Any) -> Box:
     return x1, y1, x2, y2
 
 
-@router.get("/{page_number}.png", summary="Страница документа (PNG) с выделенными блоками",
+@router.get("/{page_number}.png", summary=t("api.pages.page_png.summary"),
             response_class=Response, responses={200: {"content": {"image/png": {}}}})
 async def page_png(
     document_id: str,
     page_number: int,
     ctx: Ctx = Depends(get_ctx),
-    box: list[str] = Query([], description="x1,y1,x2,y2 в долях страницы (можно несколько)"),
-    chat_id: str | None = Query(None, max_length=64, description="выделить найденные блоки этого чата"),
-    message_id: str | None = Query(None, max_length=64, description="…только этого сообщения"),
-    block_id: list[str] = Query([], description="выделить эти блоки документа"),
+    box: list[str] = Query([], description=t("api.pages.page_png.box.description")),
+    chat_id: str | None = Query(None, max_length=64, description=t("api.pages.page_png.chat_id.description")),
+    message_id: str | None = Query(None, max_length=64, description=t("api.pages.page_png.message_id.description")),
+    block_id: list[str] = Query([], description=t("api.pages.page_png.block_id.description")),
 ) -> Response:
     row = await owned_document(ctx, document_id)
     count = int(row.get("page_count") or 0)

@@ -165,7 +165,7 @@ class DocumentOut(Out):
     file_size: int | None = None
     page_count: int | None = None
     block_count: int | None = None
-    sheet: Any = Field(None, description="the title block (штамп): cipher, sheet, stage …")
+    sheet: Any = Field(None, description="the title block (stamp): cipher, sheet, stage …")
     created_at: str | None = None
     updated_at: str | None = None
     can_render: bool | None = Field(None, description="pages can be shown as images (a PDF is stored)")

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 
 from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.schemas import OUT, SearchResultList
+from aizoomdoc.texts import t
 
 router = APIRouter(prefix="/api/chats/{chat_id}/search-results", tags=["search"])
 
 
-@router.get("", summary="Найденные блоки чата (или одного сообщения)", response_model=SearchResultList, **OUT)
+@router.get("", summary=t("api.search.list_results.summary"), response_model=SearchResultList, **OUT)
 async def list_results(chat_id: str, ctx: Ctx = Depends(get_ctx),
                        message_id: str | None = Query(None, max_length=64)) -> dict[str, Any]:
     await ctx.chat(chat_id)

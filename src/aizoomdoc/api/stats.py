@@ -16,15 +16,16 @@ from aizoomdoc.api.deps import Ctx, get_ctx
 from aizoomdoc.api.schemas import OUT, StatsOut
 from aizoomdoc.errors import ForbiddenError
 from aizoomdoc.pipeline.stats import StatsService, is_admin, parse_day
+from aizoomdoc.texts import t
 
 router = APIRouter(prefix="/api/stats", tags=["stats"])
 
 
-@router.get("", summary="Статистика использования: вопросы, токены, время ответа, по дням",
+@router.get("", summary=t("api.stats.get_stats.summary"),
             response_model=StatsOut, **OUT)
 async def get_stats(ctx: Ctx = Depends(get_ctx),
-                    since: str | None = Query(None, max_length=10, description="ГГГГ-ММ-ДД, включительно"),
-                    until: str | None = Query(None, max_length=10, description="ГГГГ-ММ-ДД, включительно"),
+                    since: str | None = Query(None, max_length=10, description=t("api.opt.day.description")),
+                    until: str | None = Query(None, max_length=10, description=t("api.opt.day.description")),
                     user_id: str | None = Query(None, max_length=200)) -> dict[str, Any]:
     first, last = parse_day(since, "since"), parse_day(until, "until")
     admin = is_admin(ctx.settings, ctx.user_id, ctx.user.claims)

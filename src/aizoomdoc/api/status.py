@@ -54,7 +54,7 @@ async def compute_status(state: AppState) -> dict[str, Any]:
     }
 
 
-@router.get("/api/status", summary="Состояние: в сети / нет связи, ожидающие синхронизации записи, лимиты",
+@router.get("/api/status", summary=t("api.status.status.summary"),
             response_model=StatusOut, **OUT)
 async def status(state: AppState = Depends(get_state)) -> dict[str, Any]:
     return await cached_status(state, lambda: compute_status(state))

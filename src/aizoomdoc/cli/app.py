@@ -19,8 +19,7 @@ T = TypeVar("T")
 
 app = typer.Typer(
     name="aizoomdoc",
-    help="AIZoomDoc: ответы на вопросы по комплектам строительных чертежей со ссылками на страницы "
-         "и блоки и увеличенными фрагментами листов.",
+    help=t("cli.app.help"),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -79,4 +78,4 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     except AizoomdocError as exc:
         fail(error_line(exc))
     except KeyboardInterrupt:
-        fail("прервано пользователем", code=130)
+        fail(t("cli.interrupted"), code=130)

@@ -74,12 +74,12 @@ async def print_archived_notice(service: AskService, chat_id: str) -> None:
 
 @app.command("ask")
 def ask_command(
-    question: str = typer.Argument(..., help="Вопрос по-русски, например «Какая толщина утеплителя кровли П-1?»"),
-    doc: list[str] = typer.Option([], "--doc", "-d", help="PDF, OCR-пакет или id документа (можно несколько)"),
-    chat: str | None = typer.Option(None, "--chat", "-c", help="id чата, чтобы продолжить его"),
-    image: list[Path] = typer.Option([], "--image", "-i", help="приложить изображение (PNG/JPG)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    question: str = typer.Argument(..., help=t("cli.ask.ask.question.help")),
+    doc: list[str] = typer.Option([], "--doc", "-d", help=t("cli.ask.ask.doc.help")),
+    chat: str | None = typer.Option(None, "--chat", "-c", help=t("cli.ask.ask.chat.help")),
+    image: list[Path] = typer.Option([], "--image", "-i", help=t("cli.ask.ask.image.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Ответить на вопрос по документам: поиск, увеличенные области, ответ со ссылками."""
     if chat is not None and not chat.strip():  # `--chat ""` (an unset shell variable) is not "no chat"

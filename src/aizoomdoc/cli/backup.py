@@ -14,12 +14,12 @@ from aizoomdoc.cli.app import app, console, err_console, run_async
 from aizoomdoc.config import get_settings
 from aizoomdoc.texts import t
 
-backup_app = typer.Typer(help="Резервные копии: все таблицы и файлы — в папку или в другой бакет S3.",
+backup_app = typer.Typer(help=t("cli.backup.help"),
                          no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
 
-_SNAPSHOT = typer.Option(None, "--snapshot", help="id снимка (по умолчанию последний полный)")
-_JSON = typer.Option(False, "--json", help="вывести результат в JSON")
+_SNAPSHOT = typer.Option(None, "--snapshot", help=t("cli.backup.snapshot.help"))
+_JSON = typer.Option(False, "--json", help=t("cli.opt.as_json.help"))
 
 
 def _mb(n: int) -> str:
@@ -47,7 +47,7 @@ def _run(work: Callable[[Any, Callable[[dict[str, Any]], None]], Awaitable[dict[
 
 
 @backup_app.command("create")
-def create(to: str = typer.Option(..., "--to", help="папка или s3://БАКЕТ/ПРЕФИКС"), as_json: bool = _JSON) -> None:
+def create(to: str = typer.Option(..., "--to", help=t("cli.opt.to.help")), as_json: bool = _JSON) -> None:
     """Новый снимок: все таблицы базы и все файлы хранилища (файлы, что уже есть в копии, не отправляются)."""
     r = _run(lambda s, p: s.create(to, on_progress=p), as_json)
     if as_json:
@@ -64,9 +64,9 @@ def create(to: str = typer.Option(..., "--to", help="папка или s3://БА
 
 
 @backup_app.command("restore")
-def restore(source: str = typer.Argument(..., help="папка или s3://БАКЕТ/ПРЕФИКС с резервными копиями"),
+def restore(source: str = typer.Argument(..., help=t("cli.backup.restore.source.help")),
             snapshot: str | None = _SNAPSHOT,
-            force: bool = typer.Option(False, "--force", help="заменить непустую базу и хранилище"),
+            force: bool = typer.Option(False, "--force", help=t("cli.backup.restore.force.help")),
             as_json: bool = _JSON) -> None:
     """Восстановить снимок в пустую базу данных и пустое хранилище файлов (из настроек)."""
     r = _run(lambda s, p: s.restore(source, snapshot=snapshot, force=force, on_progress=p), as_json)
@@ -79,7 +79,7 @@ def restore(source: str = typer.Argument(..., help="папка или s3://БА�
 
 
 @backup_app.command("list")
-def list_(source: str = typer.Argument(..., help="папка или s3://БАКЕТ/ПРЕФИКС"), as_json: bool = _JSON) -> None:
+def list_(source: str = typer.Argument(..., help=t("cli.opt.to.help")), as_json: bool = _JSON) -> None:
     """Снимки в папке или бакете, старые сверху."""
     from aizoomdoc.pipeline.backup import open_target
 
@@ -104,7 +104,7 @@ def list_(source: str = typer.Argument(..., help="папка или s3://БАК�
 
 
 @backup_app.command("verify")
-def verify(source: str = typer.Argument(..., help="папка или s3://БАКЕТ/ПРЕФИКС"),
+def verify(source: str = typer.Argument(..., help=t("cli.opt.to.help")),
            snapshot: str | None = _SNAPSHOT, as_json: bool = _JSON) -> None:
     """Проверить снимок: каждая часть и каждый файл сверяются с контрольной суммой sha256."""
     r = _run(lambda s, p: s.verify(source, snapshot=snapshot, on_progress=p), as_json)

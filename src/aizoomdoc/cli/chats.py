@@ -13,7 +13,7 @@ from aizoomdoc.store.factory import build_chat_store, build_files
 from aizoomdoc.store.protocol import ChatStoreProtocol
 from aizoomdoc.texts import t
 
-chats_app = typer.Typer(help="Чаты: список, просмотр, архив, удаление.", no_args_is_help=True)
+chats_app = typer.Typer(help=t("cli.chats.help"), no_args_is_help=True)
 app.add_typer(chats_app, name="chats")
 
 
@@ -23,10 +23,10 @@ def _store() -> ChatStoreProtocol:
 
 @chats_app.command("list")
 def list_chats(
-    archived: bool = typer.Option(False, "--archived", help="показать и архивные"),
-    limit: int = typer.Option(50, "--limit", min=1, help="сколько чатов показать"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести список в JSON"),
+    archived: bool = typer.Option(False, "--archived", help=t("cli.chats.list_chats.archived.help")),
+    limit: int = typer.Option(50, "--limit", min=1, help=t("cli.chats.list_chats.limit.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_list.help")),
 ) -> None:
     """Список чатов, последние сверху."""
 
@@ -49,15 +49,15 @@ def list_chats(
             table.add_column(t(col))
         for r in rows:
             updated = str(r.get("updated_at") or "")[:16].replace("T", " ")
-            table.add_row(r["id"], r["title"], updated, "да" if r.get("is_archived") else "")
+            table.add_row(r["id"], r["title"], updated, t("cli.yes") if r.get("is_archived") else "")
         console.print(table)
 
     run_async(run)
 
 
 @chats_app.command("show")
-def show_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list`)"),
-              as_json: bool = typer.Option(False, "--json", help="вывести историю в JSON")) -> None:
+def show_chat(chat_id: str = typer.Argument(..., help=t("cli.opt.chat_id.help")),
+              as_json: bool = typer.Option(False, "--json", help=t("cli.chats.show_chat.as_json.help"))) -> None:
     """Показать чат: сообщения, изображения и найденные блоки — из хранилища."""
 
     async def run() -> None:
@@ -72,22 +72,23 @@ def show_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoom
         chat = hist["chat"]
         console.print(f"[bold]{chat['title']}[/] ({chat['id']})", highlight=False)
         for m in hist["messages"]:
-            who = {"user": "Вопрос", "assistant": "Ответ"}.get(m["role"], m["role"])
+            who = {"user": t("cli.chats.question"), "assistant": t("cli.ask.answer")}.get(m["role"], m["role"])
             style = "red" if m.get("message_type") == "error" else ("cyan" if m["role"] == "user" else "")
             model = f" · {m['model']}" if m.get("model") else ""
             console.print(f"\n[bold {style}]{who}[/]{model} [dim]{m.get('created_at') or ''}[/]", highlight=False)
             console.print(m["content"], markup=False, highlight=False)
             for r in m.get("search_results") or []:
-                console.print(f"  [dim]найдено: стр. {r.get('page_number')}, блок {r['block_id']}[/]",
+                console.print(f"  [dim]{t('cli.chats.found', page=r.get('page_number'), block_id=r['block_id'])}[/]",
                               highlight=False)
             for im in m.get("images") or []:
-                console.print(f"  [dim]изображение {im['image_type']}: {im['s3_path']}[/]", highlight=False)
+                console.print(f"  [dim]{t('cli.chats.image', image_type=im['image_type'], path=im['s3_path'])}[/]",
+                              highlight=False)
 
     run_async(run)
 
 
 @chats_app.command("archive")
-def archive_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list`)")) -> None:
+def archive_chat(chat_id: str = typer.Argument(..., help=t("cli.opt.chat_id.help"))) -> None:
     """Отправить чат в архив."""
 
     async def run() -> None:
@@ -102,7 +103,7 @@ def archive_chat(chat_id: str = typer.Argument(..., help="id чата (из `aiz
 
 
 @chats_app.command("delete")
-def delete_chat(chat_id: str = typer.Argument(..., help="id чата (из `aizoomdoc chats list --archived`)")) -> None:
+def delete_chat(chat_id: str = typer.Argument(..., help=t("cli.chats.delete_chat.chat_id.help"))) -> None:
     """Удалить чат с сообщениями, записями и файлами."""
 
     async def run() -> None:

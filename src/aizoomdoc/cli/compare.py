@@ -13,12 +13,12 @@ from aizoomdoc.texts import t
 
 @app.command("compare")
 def compare_command(
-    old: str = typer.Argument(..., help="старая версия: PDF, разметка OCR (с PDF рядом или без) или id документа"),
-    new: str = typer.Argument(..., help="новая версия: так же"),
-    as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
-    text_only: bool = typer.Option(False, "--text-only", help="сравнить только текст и таблицы, без чертежа"),
-    max_changes: int = typer.Option(20, "--show", min=0, help="сколько изменений листа показать (без --json)"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    old: str = typer.Argument(..., help=t("cli.compare.compare.old.help")),
+    new: str = typer.Argument(..., help=t("cli.compare.compare.new.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json.help")),
+    text_only: bool = typer.Option(False, "--text-only", help=t("cli.compare.compare.text_only.help")),
+    max_changes: int = typer.Option(20, "--show", min=0, help=t("cli.compare.compare.max_changes.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Сравнить две версии комплекта: листы (по шифру, номеру и названию), изменения текста,
     строк таблиц и чертежа с координатами в обеих версиях, сверка с реестром изменений."""

@@ -15,7 +15,7 @@ from aizoomdoc.store.database import Database
 from aizoomdoc.texts import t
 
 db_app = typer.Typer(
-    help="База данных: создание и миграции схемы (Alembic).",
+    help=t("cli.db.help"),
     no_args_is_help=True,
     add_completion=False,
 )
@@ -46,7 +46,7 @@ def init() -> None:
 
 
 @db_app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="Версия (по умолчанию последняя, head).")) -> None:
+def upgrade(revision: str = typer.Argument("head", help=t("cli.db.upgrade.revision.help"))) -> None:
     """Применить миграции до версии REVISION (по умолчанию последней)."""
 
     async def main() -> tuple[str, str | None]:
@@ -61,7 +61,7 @@ def upgrade(revision: str = typer.Argument("head", help="Версия (по ум
 
 
 @db_app.command("downgrade", context_settings={"ignore_unknown_options": True})
-def downgrade(revision: str = typer.Argument("-1", help="Версия, -1 (на одну назад) или base.")) -> None:
+def downgrade(revision: str = typer.Argument("-1", help=t("cli.db.downgrade.revision.help"))) -> None:
     """Откатить миграции до версии REVISION (-1 — на одну назад, base — до пустой базы)."""
 
     async def main() -> tuple[str, str | None]:
@@ -109,7 +109,7 @@ def history() -> None:
 
 
 @db_app.command("migrate")
-def make_migration(message: str = typer.Argument(..., help="Описание изменений схемы.")) -> None:
+def make_migration(message: str = typer.Argument(..., help=t("cli.db.make_migration.message.help"))) -> None:
     """Создать новую миграцию по разнице между моделями и базой (autogenerate)."""
     if not message.strip():
         fail(t("db.cli.empty_message"))

@@ -16,16 +16,15 @@ from aizoomdoc.documents.read_warnings import ingest_notes, page_ranges, summari
 from aizoomdoc.errors import AizoomdocError, describe_os_error
 from aizoomdoc.texts import t
 
-_STAGES = {"read": "чтение", "parse": "разбор", "ocr": "распознавание (OCR)", "store": "сохранение", "index": "индекс"}
+_STAGES = ("read", "parse", "ocr", "store", "index")  # stages of ingest that have a text cli.ingest.stage.<stage>
 
 
 @app.command("ingest")
 def ingest_command(
-    paths: list[Path] = typer.Argument(..., help="PDF, PNG/JPG или разметка OCR (JSON, HTML, Markdown)"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести результат в JSON"),
-    ocr: str = typer.Option("", "--ocr", help="OCR страниц: auto — только без текстового слоя или с испорченным "
-                                              "(по умолчанию, OCR_MODE), always — всех, never — без OCR"),
+    paths: list[Path] = typer.Argument(..., help=t("cli.documents.ingest.paths.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json.help")),
+    ocr: str = typer.Option("", "--ocr", help=t("cli.documents.ingest.ocr.help")),
 ) -> None:
     """Загрузить документы: страницы и блоки в базу, исходный файл в хранилище, поисковый индекс."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -42,7 +41,8 @@ def ingest_command(
                     name = path.name
 
                     def stage(s: str, name: str = name) -> None:
-                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {_STAGES.get(s, s)}")
+                        what = t(f"cli.ingest.stage.{s}") if s in _STAGES else s
+                        bar.update(task, description=f"{t('ingest.reading', name=name)}: {what}")
 
                     try:
                         result = await service.ingest(path, user_id=user, progress=stage, ocr=ocr or None)
@@ -95,13 +95,12 @@ def ingest_command(
 
 @app.command("search")
 def search_command(
-    query: str = typer.Argument(..., help="запрос: слова и шифры, например «утеплитель кровли П-1»"),
-    doc: list[str] = typer.Option([], "--doc", "-d", help="путь или id документа (можно несколько); "
-                                                         "без --doc — по всем загруженным"),
-    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help="сколько блоков показать"),
-    page: list[int] = typer.Option([], "--page", "-p", min=1, help="только эти страницы (с 1)"),
-    as_json: bool = typer.Option(False, "--json", help="вывести найденное в JSON"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    query: str = typer.Argument(..., help=t("cli.documents.search.query.help")),
+    doc: list[str] = typer.Option([], "--doc", "-d", help=t("cli.documents.search.doc.help")),
+    top_k: int = typer.Option(10, "--top-k", "-k", min=1, max=1000, help=t("cli.documents.search.top_k.help")),
+    page: list[int] = typer.Option([], "--page", "-p", min=1, help=t("cli.documents.search.page.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.documents.search.as_json.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Найти блоки по запросу (новый путь сначала загружается)."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -146,8 +145,8 @@ def search_command(
 
 @app.command("documents")
 def documents_command(
-    as_json: bool = typer.Option(False, "--json", help="вывести список в JSON"),
-    user: str | None = typer.Option(None, "--user", help="id пользователя (по умолчанию DEFAULT_USER_ID)"),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_list.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.opt.user.help")),
 ) -> None:
     """Список загруженных документов."""
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -168,11 +167,11 @@ def documents_command(
         return
     table = Table()
     table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into --doc
-    table.add_column("Название", overflow="fold", ratio=2)
-    for col in ("Формат", "Стр.", "Блоков", "Статус"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("Файл", overflow="fold", ratio=1)
-    table.add_column("Внимание", overflow="fold", ratio=1)
+    table.add_column(t("cli.chats.col.title"), overflow="fold", ratio=2)
+    for col in ("cli.documents.col.format", "search.col.page", "cli.documents.col.blocks", "cli.documents.col.status"):
+        table.add_column(t(col), no_wrap=True)
+    table.add_column(t("library.cli.col.name"), overflow="fold", ratio=1)
+    table.add_column(t("cli.documents.col.warnings"), overflow="fold", ratio=1)
     for r in rows:
         health = _health(r)
         table.add_row(str(r["id"]), str(r["title"]), str(r["source_format"]), str(r["page_count"]),
@@ -194,10 +193,10 @@ def _health(row: dict[str, object]) -> dict[str, str]:
 
 @app.command("sample-set")
 def sample_set_command(
-    out_dir: Path = typer.Argument(..., help="папка, куда записать комплект"),
-    sheets: int = typer.Option(4, "--sheets", min=1, max=500, help="сколько листов (4 основных + планы этажей)"),
-    bundles: bool = typer.Option(False, "--bundles", help="записать рядом разметку OCR во всех форматах"),
-    name: str = typer.Option("synthetic-set", "--name", help="имя файла без расширения"),
+    out_dir: Path = typer.Argument(..., help=t("cli.documents.sample_set.out_dir.help")),
+    sheets: int = typer.Option(4, "--sheets", min=1, max=500, help=t("cli.documents.sample_set.sheets.help")),
+    bundles: bool = typer.Option(False, "--bundles", help=t("cli.documents.sample_set.bundles.help")),
+    name: str = typer.Option("synthetic-set", "--name", help=t("cli.documents.sample_set.name.help")),
 ) -> None:
     """Записать синтетический комплект чертежей ОВ (PDF с текстовым слоем) для демо и тестов."""
     from aizoomdoc.sample import build_drawing_set, write_bundle_fixtures

@@ -31,8 +31,8 @@ from aizoomdoc.texts import t
 library_app = typer.Typer(help=t("library.cli.help"), no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
-USER_HELP = "id пользователя (по умолчанию DEFAULT_USER_ID)"
-FOLDER_HELP = "папка: id или путь из имён, например «Проект/Раздел ОВ»"
+USER_HELP = t("cli.opt.user.help")
+FOLDER_HELP = t("cli.library.folder.help")
 
 
 @asynccontextmanager
@@ -60,7 +60,8 @@ def _hint(exc: AizoomdocError) -> AizoomdocError:
 def _size(value: Any) -> str:
     if not isinstance(value, int):
         return ""
-    return f"{value / 1048576:.1f} МБ" if value >= 1048576 else f"{max(1, round(value / 1024))} КБ"
+    return (t("cli.size.mb", mb=f"{value / 1048576:.1f}") if value >= 1048576
+            else t("cli.size.kb", kb=max(1, round(value / 1024))))
 
 
 def _kind(row: dict[str, Any]) -> str:
@@ -75,7 +76,7 @@ def _kind(row: dict[str, Any]) -> str:
 
 @library_app.command("folders")
 def folders_command(user: str | None = typer.Option(None, "--user", help=USER_HELP),
-                    as_json: bool = typer.Option(False, "--json", help="вывести в JSON")) -> None:
+                    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_short.help"))) -> None:
     """Дерево папок с числом файлов в каждой."""
 
     async def run() -> list[dict[str, Any]]:
@@ -91,16 +92,17 @@ def folders_command(user: str | None = typer.Option(None, "--user", help=USER_HE
         return
     table = Table(title=t("library.cli.folders_title"))
     table.add_column("id", no_wrap=True, min_width=36)
-    table.add_column("Папка")
-    table.add_column("Файлов", justify="right")
+    table.add_column(t("cli.library.col.folder"))
+    table.add_column(t("cli.library.col.files"), justify="right")
     for r in rows:
         table.add_row(r["id"], "    " * r["depth"] + r["name"], str(r["file_count"]))
     console.print(table)
 
 
 @library_app.command("mkdir")
-def mkdir_command(name: str = typer.Argument(..., help="имя новой папки"),
-                  parent: str | None = typer.Option(None, "--parent", "-p", help="внутри какой папки; " + FOLDER_HELP),
+def mkdir_command(name: str = typer.Argument(..., help=t("cli.library.mkdir.name.help")),
+                  parent: str | None = typer.Option(None, "--parent", "-p",
+                                                    help=t("cli.library.mkdir.parent.help", folder=FOLDER_HELP)),
                   user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Создать папку (в корне или внутри --parent)."""
 
@@ -121,7 +123,7 @@ def mkdir_command(name: str = typer.Argument(..., help="имя новой пап
 
 @library_app.command("rename")
 def rename_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
-                   name: str = typer.Argument(..., help="новое имя"),
+                   name: str = typer.Argument(..., help=t("cli.library.rename.name.help")),
                    user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Переименовать папку."""
 
@@ -141,7 +143,7 @@ def rename_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
 @library_app.command("ls")
 def ls_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
                user: str | None = typer.Option(None, "--user", help=USER_HELP),
-               as_json: bool = typer.Option(False, "--json", help="вывести в JSON")) -> None:
+               as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_short.help"))) -> None:
     """Файлы папки."""
 
     async def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -173,8 +175,7 @@ def ls_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
 
 @library_app.command("add")
 def add_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
-                refs: list[str] = typer.Argument(..., help="файлы (PDF, изображения, разметка OCR и любые другие) "
-                                                           "или id загруженных документов"),
+                refs: list[str] = typer.Argument(..., help=t("cli.library.add.refs.help")),
                 user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Положить в папку файлы (документы индексируются) или уже загруженные документы."""
 
@@ -209,7 +210,7 @@ def add_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
 
 @library_app.command("remove")
 def remove_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
-                   file_id: str = typer.Argument(..., help="id файла (из `aizoomdoc library ls`)"),
+                   file_id: str = typer.Argument(..., help=t("cli.opt.file_id.help")),
                    user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Убрать файл из папки (файл удаляется, только если он больше нигде не нужен)."""
 
@@ -251,9 +252,9 @@ def rmdir_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
 
 
 @library_app.command("attach")
-def attach_command(file_id: str = typer.Argument(..., help="id файла (из `aizoomdoc library ls`)"),
-                   chat: str | None = typer.Option(None, "--chat", help="прикрепить документ к чату (id чата)"),
-                   message: str | None = typer.Option(None, "--message", help="прикрепить файл к сообщению (id)"),
+def attach_command(file_id: str = typer.Argument(..., help=t("cli.opt.file_id.help")),
+                   chat: str | None = typer.Option(None, "--chat", help=t("cli.library.attach.chat.help")),
+                   message: str | None = typer.Option(None, "--message", help=t("cli.library.attach.message.help")),
                    user: str | None = typer.Option(None, "--user", help=USER_HELP)) -> None:
     """Прикрепить файл библиотеки к чату (документ, по нему будут искать) или к сообщению."""
     if (chat is None) == (message is None):

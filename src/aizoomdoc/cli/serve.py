@@ -13,16 +13,16 @@ from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
-token_app = typer.Typer(help="API-токены для режима сервера (AUTH_MODE=server).", no_args_is_help=True)
+token_app = typer.Typer(help=t("cli.serve.help"), no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 
 @app.command("serve")
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="адрес (в локальном режиме — только 127.0.0.1/::1)"),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="порт"),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="число процессов"),
-    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help="журнал запросов"),
+    host: str = typer.Option("127.0.0.1", "--host", help=t("cli.serve.serve.host.help")),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help=t("cli.serve.serve.port.help")),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help=t("cli.serve.serve.workers.help")),
+    access_log: bool = typer.Option(True, "--access-log/--no-access-log", help=t("cli.serve.serve.access_log.help")),
 ) -> None:
     """Запустить HTTP API и веб-интерфейс (FastAPI + SSE, документация на /docs)."""
     import uvicorn
@@ -53,8 +53,8 @@ def _tokens():  # noqa: ANN202 - a local import keeps `aizoomdoc --help` fast
 
 
 @token_app.command("create")
-def token_create(user: str = typer.Argument(..., help="id пользователя (как sub в JWT Supabase)"),
-                 name: str | None = typer.Option(None, "--name", help="подпись: для чего токен")) -> None:
+def token_create(user: str = typer.Argument(..., help=t("cli.serve.token_create.user.help")),
+                 name: str | None = typer.Option(None, "--name", help=t("cli.serve.token_create.name.help"))) -> None:
     """Создать API-токен; он показывается один раз, в базе хранится только его хеш."""
 
     async def run() -> tuple[str, str]:
@@ -70,8 +70,8 @@ def token_create(user: str = typer.Argument(..., help="id пользовател
 
 
 @token_app.command("list")
-def token_list(user: str | None = typer.Option(None, "--user", help="только токены этого пользователя"),
-               as_json: bool = typer.Option(False, "--json", help="вывести список в JSON")) -> None:
+def token_list(user: str | None = typer.Option(None, "--user", help=t("cli.serve.token_list.user.help")),
+               as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_list.help"))) -> None:
     """Список токенов (без самих токенов)."""
 
     async def run() -> list[dict]:
@@ -93,7 +93,7 @@ def token_list(user: str | None = typer.Option(None, "--user", help="тольк�
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: str = typer.Argument(..., help="id токена (из `aizoomdoc token list`)")) -> None:
+def token_revoke(token_id: str = typer.Argument(..., help=t("cli.serve.token_revoke.token_id.help"))) -> None:
     """Отозвать токен по id (в работающем сервере — в течение минуты)."""
 
     async def run() -> bool:

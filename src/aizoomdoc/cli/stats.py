@@ -19,10 +19,10 @@ BAR_WIDTH = 30
 
 @app.command("stats")
 def stats_command(
-    since: str | None = typer.Option(None, "--since", help="с этого дня включительно, ГГГГ-ММ-ДД"),
-    until: str | None = typer.Option(None, "--until", help="по этот день включительно, ГГГГ-ММ-ДД"),
-    user: str | None = typer.Option(None, "--user", help="только этот пользователь"),
-    as_json: bool = typer.Option(False, "--json", help="вывести в JSON"),
+    since: str | None = typer.Option(None, "--since", help=t("cli.stats.stats.since.help")),
+    until: str | None = typer.Option(None, "--until", help=t("cli.stats.stats.until.help")),
+    user: str | None = typer.Option(None, "--user", help=t("cli.stats.stats.user.help")),
+    as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_short.help")),
 ) -> None:
     """Статистика: вопросы, ответы, ошибки, токены, стоимость, изображения, документы, время ответа."""
     from aizoomdoc.pipeline.stats import StatsService, parse_day

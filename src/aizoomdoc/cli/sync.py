@@ -65,7 +65,7 @@ def status_data(settings: Settings) -> dict[str, Any]:
 
 
 @app.command("status", help=t("status.help"))
-def status_command(as_json: bool = typer.Option(False, "--json", help="вывести в JSON")) -> None:
+def status_command(as_json: bool = typer.Option(False, "--json", help=t("cli.opt.as_json_short.help"))) -> None:
     settings = get_settings()
     try:
         data = status_data(settings)
@@ -97,7 +97,7 @@ def status_command(as_json: bool = typer.Option(False, "--json", help="выве�
 
 
 @app.command("sync", help=t("sync.help"))
-def sync_command(as_json: bool = typer.Option(False, "--json", help="вывести итог в JSON")) -> None:
+def sync_command(as_json: bool = typer.Option(False, "--json", help=t("cli.sync.sync.as_json.help"))) -> None:
     from aizoomdoc.store.factory import build_syncer
     from aizoomdoc.store.sync import SyncProgress
 

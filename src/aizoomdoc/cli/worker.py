@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 @app.command("worker")
 def worker_command(
     concurrency: int | None = typer.Option(None, "--concurrency", "-c", min=1, max=64,
-                                           help="задач одновременно (по умолчанию JOBS_WORKER_CONCURRENCY)"),
+                                           help=t("cli.worker.worker.concurrency.help")),
 ) -> None:
     """Выполнять задачи обработки документов (чтение, OCR) из очереди в PostgreSQL.
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aizoomdoc.texts import t
+
 Box = tuple[float, float, float, float]
 Status = Literal["same", "changed", "added", "removed"]
 
@@ -117,7 +119,7 @@ class SheetDiff:
         """How people name the sheet: its number, else its page."""
         if self.sheet:
             return self.sheet
-        return f"стр. {self.new_page or self.old_page}"
+        return t("common.page", page=self.new_page or self.old_page)
 
 
 @dataclass

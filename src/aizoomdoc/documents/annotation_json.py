@@ -38,6 +38,7 @@ from aizoomdoc.documents.model import Block, BlockType, Document, Page
 from aizoomdoc.documents.read_warnings import add as add_warnings
 from aizoomdoc.documents.read_warnings import warning
 from aizoomdoc.errors import DocumentError
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def load_json(source: Source, problems: list[dict[str, Any]] | None = None) -> A
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        detail = f"строка {exc.lineno}, столбец {exc.colno}: {exc.msg}"
+        detail = t("documents.json_invalid.where", line=exc.lineno, column=exc.colno, msg=exc.msg)
         error = DocumentError("documents.json_invalid", path=str(source.path), detail=detail)
         repaired = loads_tolerant(text) if problems is not None else None
         if repaired is None or problems is None:
@@ -127,7 +128,7 @@ def read_bundle_json(source: Source, data: Any, problems: list[dict[str, Any]] |
 
     problems = [] if problems is None else problems
     if not looks_like_bundle(data):
-        raise _structure_error(source, "нет списка pages")
+        raise _structure_error(source, t("documents.structure.no_pages"))
     kind = bundle_kind(data)
     pdf_name = pdf_name_inside(data)
     title = PureWindowsPath(pdf_name).stem if pdf_name else None
@@ -231,7 +232,7 @@ def _refuse_non_document(source: Source, data: dict[str, Any]) -> DocumentError:
         return DocumentError("documents.crop_index", path=str(source.path), hint=f"{stem}_document.md")
     pages = len({b.get("page_index") for b in blocks}) or 1
     return DocumentError("documents.layout_only", path=str(source.path), pages=pages,
-                         blocks=f"{len(blocks)} блоков")
+                         blocks=t("documents.count.blocks", count=len(blocks)))
 
 
 def read_json(source: Source) -> Document:
@@ -259,7 +260,7 @@ def read_json(source: Source) -> Document:
         raise
     if salvaged:
         raise loaded.error
-    raise _structure_error(source, "нет списка pages")
+    raise _structure_error(source, t("documents.structure.no_pages"))
 
 
 def _block(raw: dict[str, Any], page: Page, k: int, seen: set[str], base: int = 0) -> Block:

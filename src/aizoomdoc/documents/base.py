@@ -150,6 +150,8 @@ def px_box_from_norm(box: Box, width_pt: float, height_pt: float, dpi: int = BUN
 
 # --- sheet info -------------------------------------------------------------------------------
 
+# Domain vocabulary, not user text: the field names of a title block (штамп) as OCR markup writes
+# them, in English or in Russian, mapped to SheetInfo fields.
 _STAMP_KEYS = {
     "document_code": "document_code",
     "шифр": "document_code",

@@ -16,9 +16,10 @@ from pathlib import Path
 from aizoomdoc.documents.base import Reader, Source
 from aizoomdoc.documents.bundle import read_with_companions
 from aizoomdoc.documents.model import Document
-from aizoomdoc.documents.registry import FORMAT_NAMES, READERS, known_extensions, reader_for_extension
+from aizoomdoc.documents.registry import READERS, format_name, known_extensions, reader_for_extension
 from aizoomdoc.documents.text_layer import mark_text_layers
 from aizoomdoc.errors import DocumentError, describe_os_error
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def detect_reader(source: Source) -> Reader:
         if by_ext is not None and by_ext is not by_content:
             raise DocumentError(
                 "documents.wrong_extension", path=path, ext=suffix,
-                actual=FORMAT_NAMES.get(by_content.format, by_content.format),
+                actual=format_name(by_content.format),
             )
         return by_content
     if by_ext is not None:
@@ -82,7 +83,7 @@ def read_source(source: Source, *, companions: bool = True) -> Document:
     if doc.metadata.get("layout_only"):
         # Markup without text and without its PDF: nothing to search.
         raise DocumentError("documents.layout_only", path=str(source.path),
-                            pages=len(doc.pages), blocks=f"{len(doc.blocks)} блоков")
+                            pages=len(doc.pages), blocks=t("documents.count.blocks", count=len(doc.blocks)))
     mark_text_layers(doc)
     log.debug("read %s as %s: %d pages, %d blocks in %.3fs", source.path, doc.source_format,
               len(doc.pages), len(doc.blocks), time.perf_counter() - started)

@@ -10,6 +10,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from aizoomdoc.texts import t
+
+# Domain vocabulary, not user text: marks, standards and sheet names as drawings write them.
+#: The sheet «Общие данные» (general notes): no example question about it.
+_GENERAL_DATA = "общие данные"
 #: An equipment or system mark in the first cell of a table row: П1, П1.1, В21, АОВ8, К-1.
 _MARK = re.compile(r"^[А-ЯЁ]{1,4}-?\d{1,3}(?:\.\d{1,2})?[а-я]?$")
 #: A standard in the first cell of a row: ГОСТ 530-2012, СП 17.13330.2017.
@@ -37,14 +42,14 @@ def example_questions(blocks: Iterable[Mapping[str, Any]], sheet_names: Iterable
             break
     out = []
     if mark:
-        out.append(f"Какие характеристики у {mark}?")
+        out.append(t("documents.example.mark", mark=mark))
     if standard:
-        out.append(f"Что за документ {standard}?")
+        out.append(t("documents.example.standard", standard=standard))
     for name in sheet_names:
         name = " ".join(str(name).split())
-        if name and len(name) <= 80 and name.lower() != "общие данные":
-            out.append(f"Что показано на листе «{name}»?")
+        if name and len(name) <= 80 and name.lower() != _GENERAL_DATA:
+            out.append(t("documents.example.sheet", name=name))
             break
     if len(out) < limit:
-        out.append("Найди всё оборудование и его марки")
+        out.append(t("documents.example.equipment"))
     return out[:limit]

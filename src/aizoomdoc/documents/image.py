@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from aizoomdoc.documents.base import FULL_PAGE, Source, new_document
 from aizoomdoc.documents.model import Block, Document, Page
 from aizoomdoc.errors import DocumentError
+from aizoomdoc.texts import t
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
 
@@ -35,13 +36,14 @@ def open_bounded(fp: str | IO[bytes], path: str, budget: int | None = None) -> I
             img = Image.open(fp)
     except Image.DecompressionBombError as exc:  # past Pillow's own limit
         m = _BOMB_PIXELS.search(str(exc))
-        size = f"{int(m.group(1)) / 1e6:.0f} Мпикс" if m else "?"
+        size = t("documents.image_size.mp", mp=f"{int(m.group(1)) / 1e6:.0f}") if m else "?"
         raise DocumentError("documents.image_too_large", path=path, size=size,
                             limit_mp=f"{limit / 1e6:.0f}") from None
     width, height = img.size
     if width * height > limit:
         img.close()
-        raise DocumentError("documents.image_too_large", path=path, size=f"{width}×{height} пикселей",
+        raise DocumentError("documents.image_too_large", path=path,
+                            size=t("documents.image_size.pixels", width=width, height=height),
                             limit_mp=f"{limit / 1e6:.0f}")
     return img
 

@@ -46,6 +46,7 @@ from aizoomdoc.documents.text import (
     unwrap_analysis,
 )
 from aizoomdoc.errors import DocumentError
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ class OcrHtmlReader:
             raise DocumentError("documents.empty", path=path)
         opens = list(_BLOCK_OPEN.finditer(text))
         if not opens:
-            raise DocumentError("documents.html_invalid", path=path, detail="не найдено ни одного блока")
+            raise DocumentError("documents.html_invalid", path=path, detail=t("documents.html.no_blocks"))
         doc = new_document(source, "ocr_html", title=_title(text, opens[0].start(), source))
         pages: dict[int, Page] = {}
         seen: set[str] = set()

@@ -324,7 +324,7 @@ def _open(source: Source) -> pymupdf.Document:
     if pdf.is_repaired and b"%%EOF" not in source.data[-4096:]:
         # MuPDF rebuilds a cut file from what is left and silently drops the rest: refuse it.
         pdf.close()
-        raise DocumentError("documents.pdf_corrupt", path=path, detail="файл обрезан: нет конца PDF (%%EOF)")
+        raise DocumentError("documents.pdf_corrupt", path=path, detail=t("documents.pdf_corrupt.truncated"))
     if pdf.page_count == 0:
         pdf.close()
         raise DocumentError("documents.pdf_no_pages", path=path)

@@ -49,11 +49,16 @@ def _places(items: list[dict[str, Any]]) -> str:
             continue
         shown = ", ".join(values[:MAX_PLACES])
         if len(values) > MAX_PLACES:
-            shown += f" и ещё {len(values) - MAX_PLACES}"
+            shown += t("documents.warn.and_more", count=len(values) - MAX_PLACES)
         if len(values) == 1:
             return t(one, **{key: shown})
         return t(many, **{key + "s": shown})
     return ""
+
+
+def _word(n: int, word: str) -> str:
+    """The Russian word for ``n`` blocks or pages (documents.word.<word>.one|few|many)."""
+    return plural(n, *(t(f"documents.word.{word}.{form}") for form in ("one", "few", "many")))
 
 
 def summarize(warnings: list[dict[str, Any]] | None) -> str:
@@ -68,7 +73,7 @@ def summarize(warnings: list[dict[str, Any]] | None) -> str:
         items = by_kind[kind]
         n = len(items)
         parts.append(t(f"documents.warn.{kind}", count=n, where=_places(items),
-                       blocks=plural(n, "блок", "блока", "блоков"), pages=plural(n, "страница", "страницы", "страниц")))
+                       blocks=_word(n, "block"), pages=_word(n, "page")))
     return "; ".join(parts)
 
 
@@ -101,7 +106,8 @@ def text_layer_note(metadata: dict[str, Any] | None) -> str:
         pages = layers.get(kind) or []
         for key, group in (("ingest", [p for p in pages if p not in read]), ("ocr", [p for p in pages if p in read])):
             if group:
-                parts.append(t(f"documents.text_layer.{key}", pages=f"стр. {page_ranges(group)}",
+                parts.append(t(f"documents.text_layer.{key}",
+                               pages=t("documents.warn.where.pages", pages=page_ranges(group)),
                                what=t(f"documents.text_layer.{kind}")))
     return " ".join(parts)
 

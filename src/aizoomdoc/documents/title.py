@@ -8,9 +8,11 @@ from pathlib import Path
 
 from aizoomdoc.documents.base import bundle_stem
 from aizoomdoc.documents.model import Document
+from aizoomdoc.texts import t
 
 #: An object name longer than this is an address, not a name: the шифр alone then.
 MAX_NAME = 60
+# Domain vocabulary, not user text: how file names mark a revision.
 #: A revision in a file name («АР6_изм.2.pdf», «AR6_izm2», «rev3»): what tells two editions apart.
 REVISION = re.compile(r"(?<![^\W_\d])(?:изм|izm|rev)\.?\s*_?(\d+)", re.IGNORECASE)
 
@@ -28,5 +30,5 @@ def display_title(doc: Document) -> str:
     # Every edition of a set has the same title block: the file name's revision stays in the title.
     revision = REVISION.search(stem)
     if revision is not None and not REVISION.search(title):
-        title = f"{title} (изм.{revision.group(1)})"
+        title = t("documents.title.with_revision", title=title, revision=revision.group(1))
     return title

@@ -86,17 +86,21 @@ def split_by_codes(hits: Sequence[T], question: str, key: Callable[[T], str]) ->
     return shown, similar
 
 
-_KINDS = (("специфик", "спецификация"), ("ведомост", "ведомость"), ("общие данные", "общие данные"),
-          ("план", "план"), ("разрез", "разрез"), ("схем", "схема"), ("фасад", "фасад"), ("узл", "узлы"))
+# Domain vocabulary, not user text: stems of Russian sheet names that tell the kind of a sheet
+# (read from the drawings); the kind shown to the user is the text key paired with each stem.
+_KINDS = (("специфик", "direct.kind.spec"), ("ведомост", "direct.kind.statement"),
+          ("общие данные", "direct.kind.general"), ("план", "direct.kind.plan"), ("разрез", "direct.kind.section"),
+          ("схем", "direct.kind.scheme"), ("фасад", "direct.kind.facade"), ("узл", "direct.kind.details"))
 
 
 def _where(h: HitContext) -> str:
     """«стр. 3, спецификация»: the page and what kind of sheet (or table) it is."""
     name = (h.sheet_name or "").lower()
-    kind = next((k for needle, k in _KINDS if needle in name), None)
+    kind = next((t(k) for needle, k in _KINDS if needle in name), None)
     if kind is None:
-        kind = "таблица" if h.block_type == "table" and " | " in h.text else (h.sheet_name or "чертёж")
-    return f"стр. {h.page_number}, {shorten(kind, 40)}"
+        kind = t("direct.kind.table") if h.block_type == "table" and " | " in h.text \
+            else (h.sheet_name or t("direct.kind.drawing"))
+    return t("direct.where", page=h.page_number, kind=shorten(kind, 40))
 
 
 def _value(code: str, h: HitContext, limit: int) -> str:
@@ -166,11 +170,11 @@ def direct_answer(
     items = []
     multi = len({h.document_id for h in hits}) > 1
     for n, h in enumerate(hits[:max_hits], 1):
-        sheet = f", лист «{h.sheet_name}»" if h.sheet_name else ""
+        sheet = t("direct.sheet", name=h.sheet_name) if h.sheet_name else ""
         if multi:
-            sheet += f", документ «{h.document_title or h.document_id}»"
+            sheet += t("direct.document", title=h.document_title or h.document_id)
         if h.image_label:
-            sheet += f", изображение {h.image_label}"
+            sheet += t("direct.image", label=h.image_label)
         items.append(t("direct.hit", n=n, page=h.page_number, block_id=h.block_id, sheet=sheet,
                        text=shorten(clean_text(h.text), hit_chars) or "—"))
     if len(hits) > max_hits:
@@ -237,9 +241,9 @@ def _list(question: str, hits: Sequence[HitContext], hit_chars: int) -> list[str
                 out.append("\n".join(group))
             current = key
             h = it.hit
-            sheet = f", лист «{h.sheet_name}»" if h.sheet_name else ""
+            sheet = t("direct.sheet", name=h.sheet_name) if h.sheet_name else ""
             if multi:
-                sheet += f", документ «{h.document_title or h.document_id}»"
+                sheet += t("direct.document", title=h.document_title or h.document_id)
             group = [t("direct.list_page", page=h.page_number, sheet=sheet)]
         where = []
         if it.from_table:

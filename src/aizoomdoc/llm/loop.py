@@ -178,7 +178,7 @@ async def run_tool_loop(
             answer = (reply.content or "").strip()
             if not answer:
                 if reply.tool_calls:
-                    raise LLMError("llm.error.bad_tool_call", detail="вызов инструмента после лимита шагов")
+                    raise LLMError("llm.error.bad_tool_call", detail=t("llm.error.detail.tool_after_limit"))
                 raise LLMError("llm.error.empty")
             result.answer = answer
             return result
@@ -191,13 +191,13 @@ async def run_tool_loop(
             names.append(call.name or "?")
             if call.name not in TOOL_NAMES:
                 text = t("tool.error.unknown_tool", name=call.name or "—", known=", ".join(TOOL_NAMES))
-                bad.append(f"неизвестный инструмент «{call.name}»")
+                bad.append(t("llm.error.detail.unknown_tool", name=call.name))
             else:
                 try:
                     args = call.parse_arguments()
                 except (ValueError, json.JSONDecodeError) as exc:
                     text = t("tool.error.bad_json", name=call.name, detail=str(exc)[:120])
-                    bad.append(f"аргументы {call.name} не JSON")
+                    bad.append(t("llm.error.detail.bad_json", name=call.name))
                 else:
                     res = await executor.execute(call.name, args)
                     text = res.text
@@ -219,7 +219,7 @@ async def run_tool_loop(
         if images:
             parts: list[dict[str, Any]] = []
             for im in images:
-                parts.append(text_part(f"Изображение {im.label}: {im.caption}"))
+                parts.append(text_part(t("llm.image_caption", label=im.label, caption=im.caption)))
                 parts.append(image_part(im.data, im.mime, im.label))
             messages.append({"role": "user", "content": parts})
     raise AssertionError("unreachable")  # the final step always returns or raises

@@ -410,9 +410,10 @@ class OpenAICompatProvider:
                 chunk = json.loads(payload)
             except ValueError:
                 raise LLMError("llm.error.garbage",
-                               detail=_scrub(f"не JSON в потоке: {payload[:80]}", self._api_key)) from None
+                               detail=_scrub(t("llm.error.detail.stream_not_json", payload=payload[:80]),
+                                             self._api_key)) from None
             if not isinstance(chunk, dict):
-                raise LLMError("llm.error.garbage", detail="фрагмент потока не объект")
+                raise LLMError("llm.error.garbage", detail=t("llm.error.detail.stream_not_object"))
             if "error" in chunk:
                 err = chunk["error"]
                 detail = _scrub(str(err.get("message") if isinstance(err, dict) else err), self._api_key)
@@ -426,5 +427,5 @@ class OpenAICompatProvider:
                 emitted[0] = True
                 await call_token_callback(on_token, text)
         if not got_any:
-            raise LLMError("llm.error.garbage", detail="пустой поток")
+            raise LLMError("llm.error.garbage", detail=t("llm.error.detail.stream_empty"))
         return acc.result()

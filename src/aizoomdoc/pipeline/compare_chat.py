@@ -33,12 +33,16 @@ MODEL = "revision-compare"
 #: Changes turned into hits (and listed in the answer) at most.
 MAX_CHANGES = 12
 
+# Domain vocabulary, not user text: how Russian questions ask about changes between versions and
+# name sheets and revisions (matched against the question and the document titles).
 _CHANGED = re.compile(r"что\s+(?:из|по)мен|что\s+нового|изменени[яйеи]|изменил|поменял", re.IGNORECASE)
 _DIFFERS = re.compile(r"отлич|разниц|различ|сравн", re.IGNORECASE)
 _VERSIONS = re.compile(r"изм\.?\s*\d|верси|редакци|ревизи|выпуск", re.IGNORECASE)
 _SHEET = re.compile(r"лист(?:е|а|у|ы|ах|ов|ам)?\s*(?:№\s*)?(\d+(?:\.\d+)?(?:\s*(?:,|и)\s*\d+(?:\.\d+)?)*)",
                     re.IGNORECASE)
 _REVISION = re.compile(r"(?:изм(?:енени[еяй])?|izm|rev)\.?\s*[№#]?\s*(\d+)", re.IGNORECASE)
+_NOT_WORD = re.compile(r"[^0-9a-zа-яё]+")
+_LIST_SEP = re.compile(r"\s*(?:,|и)\s*")
 
 
 def is_compare_question(question: str, versions_alike: bool = True) -> bool:
@@ -52,7 +56,7 @@ def is_compare_question(question: str, versions_alike: bool = True) -> bool:
 
 def _stem(doc: Document) -> str:
     title = _REVISION.sub(" ", (doc.title or "").lower())
-    return re.sub(r"[^0-9a-zа-яё]+", "", title)
+    return _NOT_WORD.sub("", title)
 
 
 def same_set(a: Document, b: Document) -> bool:
@@ -70,7 +74,7 @@ def same_set(a: Document, b: Document) -> bool:
 def asked_sheets(question: str) -> list[str]:
     out: list[str] = []
     for m in _SHEET.finditer(question):
-        out.extend(sheet_number_key(x) for x in re.split(r"\s*(?:,|и)\s*", m.group(1)) if x.strip())
+        out.extend(sheet_number_key(x) for x in _LIST_SEP.split(m.group(1)) if x.strip())
     return list(dict.fromkeys(out))
 
 
@@ -138,10 +142,10 @@ def _hits(old: Document, new: Document, changes: list[tuple[SheetDiff, Change]])
                 continue
             if box is None and c.kind == "drawing_changed":
                 continue
-            ident = block_id or f"p{page}-изм{n}"
+            ident = block_id or t("compare.chat.change_id", page=page, n=n)
             k = 2
             while ident in used[doc.id]:
-                ident = f"{block_id or f'p{page}-изм{n}'}·{k}"
+                ident = f"{block_id or t('compare.chat.change_id', page=page, n=n)}·{k}"
                 k += 1
             used[doc.id].add(ident)
             body = text if text else t("compare.kind." + c.kind)

@@ -110,7 +110,7 @@ class QueueJobs:
             try:
                 await self.app.open_async()
             except (PsycopgError, ConnectorException, OSError) as exc:  # the pool's error, said in Russian
-                raise DatabaseError("db.error", target="очередь задач", detail=type(exc).__name__) from exc
+                raise DatabaseError("db.error", target=t("db.target.queue"), detail=type(exc).__name__) from exc
             self._open = True
         await defer(self.app, [Step("ingest", {"document_id": document_id, "user_id": user_id})])
 

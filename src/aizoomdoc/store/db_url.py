@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from aizoomdoc.errors import ConfigError
+from aizoomdoc.texts import t
 
 _PG_DRIVERS = {"postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg2", "postgresql+psycopg",
                "postgresql+pg8000", "postgres+asyncpg"}
@@ -66,18 +67,17 @@ def normalize_url(raw: str) -> URL:
             query.pop(unsupported, None)
         url = url.set(drivername="postgresql+asyncpg", query=query)
         if not url.host and not query.get("host"):
-            raise ConfigError("db.url_invalid", detail="не указан хост")
+            raise ConfigError("db.url_invalid", detail=t("db.url.no_host"))
         if not url.database:
-            raise ConfigError("db.url_invalid", detail="не указано имя базы данных")
+            raise ConfigError("db.url_invalid", detail=t("db.url.no_database"))
         return url
     if driver in _SQLITE_DRIVERS:
         return url.set(drivername="sqlite+aiosqlite")
-    raise ConfigError("db.url_invalid", detail=f"схема «{url.drivername}» не поддерживается")
+    raise ConfigError("db.url_invalid", detail=t("db.url.unsupported_scheme", scheme=url.drivername))
 
 
 def _scheme_of(raw: str) -> str:
-    head = raw.split("://", 1)[0] if "://" in raw else "без схемы"
-    return f"схема «{head}»" if "://" in raw else head
+    return t("db.url.scheme", scheme=raw.split("://", 1)[0]) if "://" in raw else t("db.url.no_scheme")
 
 
 def describe_url(url: URL) -> str:

@@ -47,6 +47,7 @@ from aizoomdoc.store.library_models import (
 )
 from aizoomdoc.store.models import Chat, ChatMessage
 from aizoomdoc.store.validate import new_ids
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,7 +103,7 @@ def folder_name(value: Any) -> str:
         raise InvalidInputError("store.empty", field="name")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidInputError("library.bad_name", name=name[:60] + "…",
-                                reason=f"не длиннее {MAX_NAME_CHARS} символов")
+                                reason=t("library.bad_name.too_long", limit=MAX_NAME_CHARS))
     return name
 
 

@@ -45,6 +45,7 @@ from aizoomdoc.store.clock import now_iso, parse_utc, to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.journal import DB_QUEUE, FILES_QUEUE, Conflict, Entry, Journal, NewEntry
 from aizoomdoc.store.models import GUID, Chat, ChatImage, ChatMessage, SearchResult
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +397,7 @@ class Syncer:
     async def _drain_files(self, report: SyncReport, progress: Callable[[SyncProgress], Any] | None) -> None:
         s3 = self.s3
         if s3 is None:
-            report.files_error = "S3 не настроено"
+            report.files_error = t("sync.s3_not_configured")
             return
         window = max(1, self.settings.s3_max_concurrency)
         try:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aizoomdoc.errors import InvalidInputError
+from aizoomdoc.texts import t
 
 #: The largest ``limit`` a listing accepts.
 MAX_LIMIT = 10_000
@@ -97,7 +98,8 @@ def text(value: Any, field: str, *, required: bool = True, allow_empty: bool = F
             raise InvalidInputError("store.empty", field=field)
         return None
     if not isinstance(value, str):
-        raise InvalidInputError("store.bad_type", field=field, expected="строкой", got=type(value).__name__)
+        raise InvalidInputError("store.bad_type", field=field,
+                                expected=t("store.type.string"), got=type(value).__name__)
     if not allow_empty and not value.strip():
         raise InvalidInputError("store.empty", field=field)
     return value
@@ -145,7 +147,7 @@ def score(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidInputError("store.bad_type", field="score", expected="числом", got=shorten(value))
+        raise InvalidInputError("store.bad_type", field="score", expected=t("store.type.number"), got=shorten(value))
     return float(value)
 
 

@@ -19,4 +19,5 @@ TEXTS: dict[str, str] = {
     "os.enotdir": "часть пути — не папка",
     "os.eisdir": "это папка, а не файл",
     "ok": "готово",
+    "common.page": "стр. {page}",
 }

@@ -90,4 +90,5 @@ TEXTS.update({
     "compare.chat.more": "Показаны {shown} изменений из {total} — все изменения: кнопка «Сравнить версии» над чатом.",
     "compare.chat.same": "Изменений на листе не найдено.",
     "compare.chat.register": "Реестр изменений: изм. {revision}, лист {sheets} — «{text}».",
+    "compare.chat.change_id": "p{page}-изм{n}",
 })

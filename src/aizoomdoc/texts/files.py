@@ -89,4 +89,19 @@ TEXTS: dict[str, str] = {
         "Подписанная ссылка не открылась (HTTP {status}). Проверьте S3_ADDRESSING_STYLE, S3_REGION "
         "и точность часов на этом компьютере."
     ),
+    "files.bad_metadata.not_mapping": "ожидается словарь {{ключ: значение}}",
+    "files.bad_metadata.key": "ключ «{name}» — допустимы латинские буквы, цифры, «-» и «_»",
+    "files.bad_metadata.too_large": "больше {limit} байт после кодирования ({total})",
+    "files.bad_metadata.not_bytes": "upload_bytes ожидает bytes",
+    "files.check.mismatch": "прочитано не то, что записано",
+    "files.local.outside_root": "путь выходит за пределы хранилища",
+    "files.local.action.write": "запись",
+    "files.local.action.read": "чтение",
+    "files.local.action.list": "список файлов",
+    "files.local.action.delete": "удаление",
+    "files.local.action.mkdir": "создание папки",
+    "files.s3.detail.none": "без пояснения",
+    "files.s3.detail.connect_timeout": "нет соединения за {seconds} с",
+    "files.s3.detail.read_timeout": "нет ответа за {seconds} с",
+    "files.s3.detail.no_connection": "соединение не установлено",
 }

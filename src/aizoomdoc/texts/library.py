@@ -55,4 +55,5 @@ TEXTS: dict[str, str] = {
     "library.cli.kind.file": "файл",
     "library.cli.kind.link": "ссылка",
     "library.cli.kind.generated": "изображение ответа",
+    "library.bad_name.too_long": "не длиннее {limit} символов",
 }

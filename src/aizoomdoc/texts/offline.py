@@ -70,4 +70,5 @@ TEXTS: dict[str, str] = {
     "conflict.op.add_result": "найденный блок {block_id}",
     "conflict.op.mark_uploaded": "ссылка на файл {file}",
     "conflict.op.upload": "файл {file}",
+    "sync.s3_not_configured": "S3 не настроено",
 }

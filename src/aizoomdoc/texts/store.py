@@ -97,4 +97,12 @@ TEXTS: dict[str, str] = {
     "doctor.skipped": "пропущено: {reason}",
     "doctor.summary.ok": "Всё в порядке.",
     "doctor.summary.fail": "Есть проблемы: {count}. Исправьте пункты, отмеченные ✘.",
+    "db.url.no_host": "не указан хост",
+    "db.url.no_database": "не указано имя базы данных",
+    "db.url.unsupported_scheme": "схема «{scheme}» не поддерживается",
+    "db.url.scheme": "схема «{scheme}»",
+    "db.url.no_scheme": "без схемы",
+    "store.type.string": "строкой",
+    "store.type.number": "числом",
+    "db.target.queue": "очередь задач",
 }

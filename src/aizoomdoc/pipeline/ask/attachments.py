@@ -75,7 +75,7 @@ async def store_attachments(turn: Turn, uploads: list[Upload], files: FileStorag
                          width=w, height=h, page_number=None, message_id=turn.user_message_id,
                          label=label, description=f"{label}: {att.name}")
         rows.append(image_row(turn, info, turn.user_message_id, len(att.data)))
-        upload_images.append(ViewImage(label, att.data, mime, f"вложение пользователя «{att.name}»"))
+        upload_images.append(ViewImage(label, att.data, mime, t("ask.caption.attachment", name=att.name)))
         turn.images.append(info)
     await store.add_images_bulk(rows)
     for info in turn.images:

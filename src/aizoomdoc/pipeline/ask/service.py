@@ -156,7 +156,7 @@ class AskService:
         try:
             result = await self._answer(turn, uploads, history_rows, emit)
         except asyncio.CancelledError:
-            await asyncio.shield(self._save_error(turn, t("error.unexpected", detail="прервано"), None, emit))
+            await asyncio.shield(self._save_error(turn, t("error.unexpected", detail=t("ask.interrupted")), None, emit))
             raise
         except Exception as exc:  # noqa: BLE001 - saved in the chat, reported as an event
             if turn.answered:  # the answer is stored; only reading it back failed: nothing to add

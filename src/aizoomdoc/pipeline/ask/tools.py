@@ -59,8 +59,9 @@ class Executor:
         if not doc.can_render:
             return ToolResult(t("zoom.refuse.no_pdf", document_id=doc.id))
         min_dpi = target.min_dpi * 1.5 if target.min_dpi else None
-        src = f"увеличение {target.source_image}, " if target.source_image else ""
-        caption = f"{src}стр. {target.page_index + 1}"
+        page = target.page_index + 1
+        caption = t("ask.caption.zoom_of", source=target.source_image, page=page) if target.source_image \
+            else t("common.page", page=page)
         try:
             image = await self.views.model_image(turn, doc, target.page_index, target.bbox_norm,
                                                   caption=caption, min_dpi=min_dpi, emit=self.emit)
@@ -92,7 +93,8 @@ class Executor:
                 continue
             turn.found_later.setdefault((found.document.id, found.block.id), found)
             doc, b = found.document, found.block
-            texts.append(f"Блок {b.id} (стр. {b.page_number}), полный текст: {shorten(clean_text(b.text), 3000)}")
+            texts.append(t("tool.request_images.block_text", block_id=b.id, page=b.page_number,
+                             text=shorten(clean_text(b.text), 3000)))
             if not doc.can_render or not b.has_coords:
                 texts.append(t("zoom.refuse.no_pdf", document_id=doc.id))
                 continue
@@ -100,7 +102,7 @@ class Executor:
             box = pad_box(tuple(b.coords_norm), w / h if h else 1.0, PlanOptions())  # type: ignore[arg-type]
             try:
                 img = await self.views.model_image(turn, doc, b.page_index, box,
-                                                   caption=f"блок {b.id}, стр. {b.page_number}",
+                                                   caption=t("ask.caption.block", block_id=b.id, page=b.page_number),
                                                    min_dpi=None, outline=[b.coords_norm], emit=self.emit)
             except RenderLimitError as exc:
                 texts.append(str(exc))
@@ -123,6 +125,6 @@ class Executor:
         lines = []
         for n, f in enumerate(found, 1):
             turn.found_later.setdefault((f.document.id, f.block.id), f)
-            lines.append(f"[{n}] стр. {f.block.page_number}, блок {f.block.id}: "
-                         f"{shorten(clean_text(f.block.text), 300)}")
+            lines.append(t("tool.search.hit", n=n, page=f.block.page_number, block_id=f.block.id,
+                           text=shorten(clean_text(f.block.text), 300)))
         return ToolResult("\n".join(lines))

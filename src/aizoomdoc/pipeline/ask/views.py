@@ -42,12 +42,12 @@ def t_caption_viewport(view: View, img: RenderedImage) -> str:
     """The caption of a viewport, as the model reads it."""
     blocks = ", ".join(view.block_ids[:6]) + ("…" if len(view.block_ids) > 6 else "")
     if view.header_norm is not None:
-        what = f"строка {blocks} с шапкой таблицы над ней (ячейка обведена красным)"
+        what = t("ask.caption.row_with_header", blocks=blocks)
     else:
-        what = f"блоки {blocks} (обведены красным)"
-    part = {"key": ", ключевые столбцы", "values": ", столбцы значений"}.get(view.part or "", "")
-    grid = f", сетка A1…{img.grid.last_cell}" if img.grid else ""
-    return f"стр. {view.page_number}, {what}{part}{grid}"
+        what = t("ask.caption.blocks", blocks=blocks)
+    part = t(f"ask.caption.part.{view.part}") if view.part in ("key", "values") else ""
+    grid = t("ask.caption.grid", last_cell=img.grid.last_cell) if img.grid else ""
+    return t("ask.caption.viewport", page=view.page_number, what=what, part=part, grid=grid)
 
 
 class Views:

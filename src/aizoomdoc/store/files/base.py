@@ -30,6 +30,7 @@ from typing import Any, ClassVar, TypedDict
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import FileTooLargeError, InvalidInputError, NotFoundError, StorageError
 from aizoomdoc.store.files.paths import generate_s3_path, validate_key
+from aizoomdoc.texts import t
 
 #: S3 limits user metadata to 2 KB (keys + values as sent in headers).
 MAX_METADATA_BYTES = 2048
@@ -88,7 +89,7 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
     if not metadata:
         return {}
     if not isinstance(metadata, Mapping):
-        raise InvalidInputError("files.bad_metadata", reason="ожидается словарь {ключ: значение}")
+        raise InvalidInputError("files.bad_metadata", reason=t("files.bad_metadata.not_mapping"))
     result: dict[str, str] = {}
     total = 0
     for raw_key, raw_value in metadata.items():
@@ -96,14 +97,14 @@ def normalize_metadata(metadata: Mapping[str, Any] | None) -> dict[str, str]:
         if not _META_KEY_RE.match(key):
             raise InvalidInputError(
                 "files.bad_metadata",
-                reason=f"ключ «{str(raw_key)[:40]}» — допустимы латинские буквы, цифры, «-» и «_»",
+                reason=t("files.bad_metadata.key", name=str(raw_key)[:40]),
             )
         value = "" if raw_value is None else str(raw_value)
         result[key] = value
         total += len(key) + len(encode_metadata_value(value))
     if total > MAX_METADATA_BYTES:
         raise InvalidInputError(
-            "files.bad_metadata", reason=f"больше {MAX_METADATA_BYTES} байт после кодирования ({total})"
+            "files.bad_metadata", reason=t("files.bad_metadata.too_large", limit=MAX_METADATA_BYTES, total=total)
         )
     return result
 
@@ -180,7 +181,7 @@ class FileStorage(ABC):
     ) -> _Job:
         key = validate_key(s3_key)
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise InvalidInputError("files.bad_metadata", reason="upload_bytes ожидает bytes")
+            raise InvalidInputError("files.bad_metadata", reason=t("files.bad_metadata.not_bytes"))
         payload = bytes(data)
         self._check_size(len(payload), key.rsplit("/", 1)[-1])
         return _Job(key, content_type or guess_content_type(key), normalize_metadata(metadata),
@@ -380,7 +381,7 @@ class FileStorage(ABC):
         try:
             if await self.read_bytes(key) != payload:
                 raise StorageError("files.s3.failed", action="check", code="Mismatch",
-                                   detail="прочитано не то, что записано")
+                                   detail=t("files.check.mismatch"))
             status, body = await self._fetch_signed(self.get_signed_url(key, expires_in=60))
             if status != 200 or body != payload:
                 raise StorageError("files.cli.check.signed_failed", status=status)

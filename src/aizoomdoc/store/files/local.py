@@ -30,6 +30,7 @@ from aizoomdoc.errors import NotFoundError, StorageError, describe_os_error
 from aizoomdoc.store.files.base import FileMetadata, FileStorage, PathLike, guess_content_type
 from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
 from aizoomdoc.store.files.signing import UrlSigner, check_expires_in, load_or_create_secret
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class LocalFileStorage(FileStorage):
         if not path.resolve().is_relative_to(root):
             from aizoomdoc.errors import InvalidInputError
 
-            raise InvalidInputError("files.bad_key", value=key[:120], reason="путь выходит за пределы хранилища")
+            raise InvalidInputError("files.bad_key", value=key[:120], reason=t("files.local.outside_root"))
         return path
 
     def _meta_path(self, key: str) -> Path:
@@ -130,7 +131,7 @@ class LocalFileStorage(FileStorage):
             self._write_meta(key, content_type, metadata)
             _atomic_write(path, lambda fh: fh.write(data))
         except OSError as exc:
-            raise self._fail("запись", exc) from exc
+            raise self._fail(t("files.local.action.write"), exc) from exc
 
     def _put_file_sync(self, src: Path, key: str, content_type: str, metadata: dict[str, str]) -> None:
         path = self.path_for(key)
@@ -145,9 +146,9 @@ class LocalFileStorage(FileStorage):
         except FileNotFoundError as exc:
             if not src.exists():
                 raise NotFoundError("files.source_missing", path=str(src)) from exc
-            raise self._fail("запись", exc) from exc
+            raise self._fail(t("files.local.action.write"), exc) from exc
         except OSError as exc:
-            raise self._fail("запись", exc) from exc
+            raise self._fail(t("files.local.action.write"), exc) from exc
 
     async def _put_bytes(self, data: bytes, key: str, content_type: str, metadata: dict[str, str]) -> None:
         await asyncio.to_thread(self._put_bytes_sync, data, key, content_type, metadata)
@@ -181,7 +182,7 @@ class LocalFileStorage(FileStorage):
             except (FileNotFoundError, IsADirectoryError):
                 raise NotFoundError("files.not_found", file=s3_key) from None
             except OSError as exc:
-                raise self._fail("чтение", exc) from exc
+                raise self._fail(t("files.local.action.read"), exc) from exc
 
         return await asyncio.to_thread(read)
 
@@ -239,7 +240,7 @@ class LocalFileStorage(FileStorage):
         try:
             return await asyncio.to_thread(self._list_sync, prefix)
         except OSError as exc:
-            raise self._fail("список файлов", exc) from exc
+            raise self._fail(t("files.local.action.list"), exc) from exc
 
     # --- deletes ------------------------------------------------------------------------------------
     def _delete_sync(self, key: str) -> bool:
@@ -250,7 +251,7 @@ class LocalFileStorage(FileStorage):
         except FileNotFoundError:
             removed = False
         except OSError as exc:
-            raise self._fail("удаление", exc) from exc
+            raise self._fail(t("files.local.action.delete"), exc) from exc
         try:
             self._meta_path(key).unlink()
         except OSError:
@@ -292,7 +293,7 @@ class LocalFileStorage(FileStorage):
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise self._fail("создание папки", exc) from exc
+            raise self._fail(t("files.local.action.mkdir"), exc) from exc
         return not existed
 
     async def _fetch_signed(self, url: str) -> tuple[int, bytes]:

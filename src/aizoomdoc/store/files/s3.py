@@ -73,6 +73,7 @@ from aizoomdoc.store.files.base import (
 )
 from aizoomdoc.store.files.paths import folder_prefix, validate_key, validate_prefix
 from aizoomdoc.store.files.signing import check_expires_in
+from aizoomdoc.texts import t
 
 log = logging.getLogger(__name__)
 
@@ -284,17 +285,17 @@ class S3FileStorage(FileStorage):
             if code in DENIED_CODES:
                 return StorageError("files.s3.access_denied", endpoint=self.endpoint, action=action,
                                     bucket=self.bucket)
-            detail = str(err.get("Message") or "")[:200] or "без пояснения"
+            detail = str(err.get("Message") or "")[:200] or t("files.s3.detail.none")
             return StorageError("files.s3.failed", action=action, code=code or "?", detail=detail)
         if isinstance(exc, NoCredentialsError):
             return ConfigError("files.s3.not_configured", names="S3_ACCESS_KEY, S3_SECRET_KEY")
         if isinstance(exc, _NETWORK_ERRORS):
             if isinstance(exc, ConnectTimeoutError):
-                detail = f"нет соединения за {self.settings.s3_connect_timeout:g} с"
+                detail = t("files.s3.detail.connect_timeout", seconds=f"{self.settings.s3_connect_timeout:g}")
             elif isinstance(exc, (ReadTimeoutError, asyncio.TimeoutError)):
-                detail = f"нет ответа за {self.settings.s3_read_timeout:g} с"
+                detail = t("files.s3.detail.read_timeout", seconds=f"{self.settings.s3_read_timeout:g}")
             else:
-                detail = "соединение не установлено"
+                detail = t("files.s3.detail.no_connection")
             return StorageUnavailableError("files.s3.unreachable", endpoint=self.endpoint, detail=detail)
         if isinstance(exc, BotoCoreError):
             return StorageError("files.s3.failed", action=action, code=type(exc).__name__,
