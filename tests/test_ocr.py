@@ -21,6 +21,7 @@ from aizoomdoc.config import Settings
 from aizoomdoc.documents.ocr import OcrEngine, OcrOptions, ocr_unavailable
 from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
 from aizoomdoc.pipeline.ingest import DocumentService
+from aizoomdoc.pipeline.jobs import ocr_options
 from aizoomdoc.store.ocr_cache import OcrCache
 from tests.support.api_client import api_client
 
@@ -75,7 +76,7 @@ async def test_ingest_reads_a_scan_caches_pages_and_searches(settings: Settings,
         assert row["status"] == "ready" and row["pages"][0]["ocr"] == "done" and row["pages"][0]["text_layer"] == "none"
         hits = await service.search("вентилятор вытяжной", [doc.id], top_k=3)
         assert hits and hits[0].page_number == 1 and "вентилятор" in hits[0].text.lower()
-        assert await OcrCache(service.db).count(doc.sha256, "tesseract:rus:150:30", [0]) == 1
+        assert await OcrCache(service.db).count(doc.sha256, ocr_options(s).cache_key(), [0]) == 1
 
         # Deleted and ingested again: the page comes from the cache, not from Tesseract (which
         # would not finish a page in a millisecond).
