@@ -1,17 +1,24 @@
 """OCR benchmark on a real drawing set (KS_AR6.pdf, 7 sheets A4…A1 with a good text layer).
 
-    .venv/bin/python bench/bench_ocr.py [--dpi 200 300] [--speed-pages 1 2 3 1 2 3] [--skip-speed|recall|heldout]
+    .venv/bin/python bench/bench_ocr.py [--dpi 200 300] [--variants before psm11 default]
+                                        [--speed-pages 1 2 3 1 2 3] [--skip-speed|recall|heldout]
 
 1. Recall: each page rasterised at 200 and 300 dpi and read by our OCR (tesserocr in bounded
    processes, words below OCR_MIN_CONFIDENCE dropped, as ingest does); the share of the text
-   layer's words (multiset, case-folded, punctuation stripped) found among the OCR words of the
-   same page. Words = tokens with 2+ letters or digits; also reported for words of 3+ letters.
-   Goal: >= 90 % at 300 dpi.
+   layer's words (multiset, case-folded, ё = е, punctuation stripped) found among the OCR words of
+   the same page. Words = tokens with 2+ letters or digits; also reported for words of 3+ letters,
+   and with Latin/Cyrillic look-alikes folded (a Russian model reads «AP6» as «АР6»). The text
+   layer of KS_AR6 was checked: no invisible (render mode 3), white, off-page or doubled words; a
+   word hyphenated across lines splits at the hyphen on both sides. ``--variants`` measures OCR
+   option sets (VARIANTS: "before" = one psm-3 reading as before issue 13b) for the per-change
+   table. Goal: >= 90 % at 300 dpi.
 2. Speed, same pages in the same run (--speed-pages, at the first --dpi): bare ``tesseract IMG
    stdout -l rus tsv`` one page after another (the PNG written beforehand, not timed;
-   ``OMP_THREAD_LIMIT=1`` like our processes, and also Tesseract's default threading), against our
-   OCR with 1 and 2 processes (rasterising included). Reported as pages/s and ratios. Goal: >= 0.9x
-   of bare with one process, ~2x with two on two cores.
+   ``OMP_THREAD_LIMIT=1`` like our processes, and also Tesseract's default threading), two bare
+   commands at once (what two processes get from the machine at that moment), against our OCR
+   with 1 and 2 processes (rasterising included), with the "before" options (one reading like the
+   bare command's) and the product's. Reported as pages/s and ratios. Goal: >= 0.9x of bare with
+   one process, ~2x with two on two cores.
 3. Held-out: the set made image-only (every page a 200 dpi picture, no text layer) and the set with
    a garbled text layer (the picture plus invisible text in mojibake — cp1251 read as Latin-1 —
    what a font without a Unicode map extracts as), each ingested through the real pipeline
