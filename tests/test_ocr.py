@@ -21,6 +21,7 @@ from aizoomdoc.config import Settings
 from aizoomdoc.documents.ocr import OcrEngine, OcrOptions, ocr_unavailable
 from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.pipeline.ingest import DocumentService
+from aizoomdoc.pipeline.jobs import ocr_options
 from aizoomdoc.store.ocr_cache import OcrCache
 from tests.support.api_client import api_client
 
@@ -75,7 +76,7 @@ async def test_ingest_reads_a_scan_caches_pages_and_searches(settings: Settings,
         assert row["status"] == "ready" and row["pages"][0]["ocr"] == "done" and row["pages"][0]["text_layer"] == "none"
         hits = await service.search("вентилятор вытяжной", [doc.id], top_k=3)
         assert hits and hits[0].page_number == 1 and "вентилятор" in hits[0].text.lower()
-        assert await OcrCache(service.db).count(doc.sha256, "tesseract:rus:150:30", [0]) == 1
+        assert await OcrCache(service.db).count(doc.sha256, ocr_options(s).cache_key(), [0]) == 1
 
         # Deleted and ingested again: the page comes from the cache, not from Tesseract (which
         # would not finish a page in a millisecond).
@@ -193,3 +194,47 @@ async def test_a_page_over_the_time_limit_is_stopped_and_flagged(settings: Setti
         row = await service.get_row(doc.id)
         assert row["status"] == "ready" and row["pages"][0]["ocr"] == "failed"
         assert "остановлено" in row["pages"][0]["ocr_error"]
+
+
+def _drawing_with_vertical_text() -> bytes:
+    """A scanned A4 "drawing": a table ruled with lines touching its labels, a horizontal label,
+    and words written bottom to top along a wall (as dimensions and wall labels are)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    for y in (100, 127, 160):  # table rulings, the middle one under the text
+        page.draw_line((60, y), (540, y), width=1.2)
+    for x in (60, 300, 540):
+        page.draw_line((x, 100), (x, 160), width=1.2)
+    font = pymupdf.Font("helv")  # carries Cyrillic glyphs through a TextWriter
+    for (x, y), text, size, angle in (((70, 124), "Ведомость ограждений", 14, 0), ((310, 124), "Перила стальные", 14, 0),
+                                      ((200, 400), "План кровли", 16, 0),
+                                      ((120, 760), "Гидроизоляция фундамента", 16, 90)):  # bottom to top
+        writer = pymupdf.TextWriter(page.rect)
+        writer.append((x, y), text, font=font, fontsize=size)
+        writer.write_text(page, morph=(pymupdf.Point(x, y), pymupdf.Matrix(angle)))
+    page.draw_line((130, 780), (130, 420), width=1.0)  # the wall it is written along
+    data = doc.tobytes()
+    doc.close()
+    return rasterised_pdf(data, dpi=150)
+
+
+async def test_vertical_text_on_a_scanned_drawing_is_found_by_search(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "vertical.pdf"
+    path.write_bytes(_drawing_with_vertical_text())
+    async with DocumentService(ocr_settings(settings)) as service:
+        doc = (await service.ingest(path)).document
+        text = "\n".join(b.text for b in doc.blocks).lower()
+        assert "ведомость" in text and "перила" in text  # in the ruled table
+        assert "гидроизоляция" in text and "фундамента" in text, text  # written bottom to top
+        block = next(b for b in doc.blocks if "гидроизоляция" in b.text.lower())
+        x0, y0, x1, y1 = block.coords_norm
+        assert (y1 - y0) * 842 > 3 * (x1 - x0) * 595  # its box is upright on the page, where the words are
+        hits = await service.search("гидроизоляция фундамента", [doc.id], top_k=1)
+        assert hits and hits[0].block_id == block.id
+    # Without the turned reading the vertical words are not read (what the test is about).
+    engine = OcrEngine(OcrOptions(dpi=150, vertical=False))
+    try:
+        result = engine.recognise_page(str(path), 0, "pdf", 595, 842)
+    finally:
+        engine.close()
+    assert "гидроизоляция" not in "\n".join(b.text for b in result.blocks).lower()

@@ -5,9 +5,11 @@ makes it run away could hold a worker forever. Each :class:`OcrProcess` keeps on
 (spawned, so it shares nothing with the caller's threads or event loop) with the language model
 loaded once; a page that takes longer than ``timeout`` seconds gets the child killed and a fresh
 one started for the next page, and the child's address space is capped (``RLIMIT_AS``), so a page
-that needs more memory fails alone. The child runs at a lower CPU priority (``OCR_NICE``): on a
-machine that also serves the API, questions are answered first. ``OMP_THREAD_LIMIT=1``: one core per child (parallelism comes
-from more children and more workers, not from OpenMP threads fighting over the same cores).
+that needs more memory fails alone. The child runs as background work (:func:`background_priority`):
+a lower CPU priority (``OCR_NICE``) in a session of its own, so that the priority holds under
+autogroup scheduling too and a machine that also serves the API answers questions first; and
+``OMP_THREAD_LIMIT=1``: one core per child (parallelism comes from more children and more
+workers, not from OpenMP threads fighting over the same cores).
 
 :class:`OcrPool` is N such processes for the local job runner (N = ``JOBS_LOCAL_WORKERS``).
 """
@@ -36,10 +38,68 @@ class OcrFailed(Exception):
         self.detail = detail
 
 
-def _child(conn: Connection, options: OcrOptions, memory_mb: int, nice: int) -> None:  # pragma: no cover
+def background_priority(nice: int) -> None:
+    """Run this process as background work: one OpenMP thread, ``nice`` and its own session.
+
+    ``os.nice`` alone does not lower the share of the CPU on Linux with autogroup scheduling (on by
+    default on desktop and many server kernels, ``/proc/sys/kernel/sched_autogroup_enabled``): the
+    scheduler first shares the CPU equally between *sessions*, and niceness only counts between the
+    processes of one session. A worker started in its own session (systemd, ``setsid``, a
+    container's init) so got as much CPU for OCR as the whole API server. The process therefore
+    starts its own session and lowers that session's weight (``/proc/self/autogroup``); it also
+    gets a session's share of its own, so N OCR processes on a machine busy with other work get N
+    shares rather than one between them. Must run before Tesseract loads (``OMP_THREAD_LIMIT`` is
+    read when its OpenMP runtime starts: a Tesseract built with OpenMP, as Debian's is, otherwise
+    runs one thread per core in every process and N processes fight over the same cores)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    try:
+        if os.getsid(0) != os.getpid():
+            os.setsid()
+    except OSError:  # pragma: no cover - already a group leader: keep the session
+        pass
     if nice > 0:
         os.nice(nice)  # background work: the API's requests come first on a shared core
+    _autogroup_nice(nice)
+
+
+def _autogroup_nice(nice: int) -> None:
+    """Give this session's autogroup the niceness ``nice`` (no-op where there is no autogroup)."""
+    path = "/proc/self/autogroup"
+    if nice <= 0 or not os.path.exists(path):
+        return
+    import time
+
+    for _ in range(20):  # the kernel takes one change per 100 ms machine-wide (EAGAIN otherwise)
+        try:
+            with open(path, "w") as f:
+                f.write(str(min(nice, 19)))
+            return
+        except BlockingIOError:
+            time.sleep(0.1)
+        except OSError as exc:  # not allowed here (a container's /proc read-only): niceness only
+            log.debug("autogroup nice not set: %s", exc)
+            return
+
+
+def _exit_with_parent() -> None:  # pragma: no cover - runs in the child
+    """In its own session the child no longer gets its parent's group signals: it exits when the
+    parent is gone (checked every second; a page being read is abandoned)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        import time
+
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="ocr-parent-watch", daemon=True).start()
+
+
+def _child(conn: Connection, options: OcrOptions, memory_mb: int, nice: int) -> None:  # pragma: no cover
+    background_priority(nice)
+    _exit_with_parent()
     if memory_mb > 0:
         import resource
 
@@ -170,4 +230,4 @@ class OcrPool:
             p.close()
 
 
-__all__ = ["OcrFailed", "OcrPool", "OcrProcess"]
+__all__ = ["OcrFailed", "OcrPool", "OcrProcess", "background_priority"]
