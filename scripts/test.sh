@@ -25,5 +25,5 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
 
-.venv/bin/python -m ruff check -q src tests bench scripts examples
+bash scripts/lint.sh   # ruff (F, E9, B, I, BLE) and mypy with the pydantic plugin
 exec .venv/bin/python -m pytest "$@"

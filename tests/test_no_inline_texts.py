@@ -34,7 +34,7 @@ ALLOWED_MODULES: dict[str, str] = {
     "sample/model.py": "the synthetic sample set: the drawing set's data (sheets, equipment, specs)",
     "llm/context.py": "model-facing: the context message the language model reads",
     "llm/tools.py": "model-facing: tool descriptions for the language model",
-    "documents/ocr.py": "pending (another change is finishing the OCR module)",
+    "documents/ocr.py": "letters of the drawing type that OCR confuses («0Г» → «ОГ», «(» → «С»): reading vocabulary",
 }
 
 #: Modules with user texts in texts/ but some vocabulary: the module-level constants that hold it.

@@ -19,9 +19,9 @@ import pytest
 
 from aizoomdoc.config import Settings
 from aizoomdoc.documents.ocr import OcrEngine, OcrOptions, ocr_unavailable
-from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.pipeline.ingest import DocumentService
 from aizoomdoc.pipeline.jobs import ocr_options
+from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.store.ocr_cache import OcrCache
 from tests.support.api_client import api_client
 

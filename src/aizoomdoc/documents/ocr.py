@@ -116,8 +116,8 @@ class PageOcr:
     def from_dict(cls, data: dict[str, Any]) -> PageOcr:
         page_index = int(data["page_index"])
         blocks = [Block(b["id"], page_index, b.get("type", "text"), b["text"],
-                        tuple(b["coords_norm"]),  # type: ignore[arg-type]
-                        tuple(b["coords_px"]) if b.get("coords_px") else None,  # type: ignore[arg-type]
+                        tuple(b["coords_norm"]),
+                        tuple(b["coords_px"]) if b.get("coords_px") else None,
                         extra=dict(b.get("extra") or {}))
                   for b in data.get("blocks") or []]
         return cls(page_index, blocks, SheetInfo.from_dict(data.get("sheet")), float(data.get("confidence") or 0),
@@ -349,7 +349,7 @@ def page_from_words(words: list[tuple[float, float, float, float, str, int, int,
     # In page units, in the shape of MuPDF's words: (x0, y0, x1, y1, text, block, line, word).
     as_page = [(w[0] / sx, w[1] / sy, w[2] / sx, w[3] / sy, w[4], w[5], w[6], w[7]) for w in kept]
     by_block: dict[int, list[tuple[float, float, float]]] = {}
-    for w, p in zip(kept, as_page):
+    for w, p in zip(kept, as_page, strict=True):
         by_block.setdefault(w[5], []).append(((p[0] + p[2]) / 2, (p[1] + p[3]) / 2, w[8]))
     lines = _lines_from_words(as_page)
     blocks: list[Block] = []
