@@ -6,11 +6,12 @@ once, ids looked up), ready documents are kept in memory, search is the service'
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aizoomdoc.config import Settings
 from aizoomdoc.documents.model import Document
 from aizoomdoc.errors import NotFoundError
+from aizoomdoc.pipeline.sources import FoundBlock, found_blocks
 
 if TYPE_CHECKING:  # ingest.py imports this module (its public names include this class)
     from aizoomdoc.pipeline.ingest import DocumentService
@@ -58,17 +59,9 @@ class ServiceDocumentSource:
             out.append(doc)
         return out
 
-    async def search(self, documents: Sequence[Document], query: str, top_k: int) -> list[Any]:
-        from aizoomdoc.pipeline.sources import FoundBlock
-
-        by_id = {d.id: d for d in documents}
-        owners = {self._owner.get(d) for d in by_id}
+    async def search(self, documents: Sequence[Document], query: str, top_k: int) -> list[FoundBlock]:
+        owners = {self._owner.get(d.id) for d in documents}
         user_id = owners.pop() if len(owners) == 1 else None
-        hits = await self.service.search(query, list(by_id), top_k=top_k, user_id=user_id)
-        found = []
-        for h in hits:
-            doc = by_id.get(h.document_id)
-            block = doc.block(h.block_id) if doc is not None else None
-            if doc is not None and block is not None:
-                found.append(FoundBlock(doc, block, h.score))
-        return found
+        hits = await self.service.search(query, list(dict.fromkeys(d.id for d in documents)), top_k=top_k,
+                                        user_id=user_id)
+        return found_blocks(hits, documents)

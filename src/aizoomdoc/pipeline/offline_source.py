@@ -21,7 +21,7 @@ from aizoomdoc.documents.base import Source, document_id_for
 from aizoomdoc.documents.detect import load_source, read_source
 from aizoomdoc.documents.model import Document
 from aizoomdoc.errors import DatabaseUnavailableError
-from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock
+from aizoomdoc.pipeline.sources import DocumentSource, FoundBlock, found_blocks
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +76,7 @@ class OfflineFallbackSource:
         if index is None:
             index = self._indexes[key] = await asyncio.to_thread(SearchIndex.build, list(documents))
         hits = await asyncio.to_thread(index.search, query, top_k)
-        by_id = {d.id: d for d in documents}
-        found = []
-        for h in hits:
-            doc = by_id.get(h.document_id)
-            block = doc.block(h.block_id) if doc is not None else None
-            if doc is not None and block is not None:
-                found.append(FoundBlock(doc, block, h.score))
-        return found
+        return found_blocks(hits, documents)
 
 
 def _sha256(source: Source) -> str:

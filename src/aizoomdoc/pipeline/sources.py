@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from aizoomdoc.documents.model import Block, Document
+from aizoomdoc.search.blocks import Hit
 
 
 @dataclass
@@ -20,6 +21,19 @@ class FoundBlock:
     document: Document
     block: Block
     score: float
+
+
+def found_blocks(hits: Sequence[Hit], documents: Sequence[Document]) -> list[FoundBlock]:
+    """The search hits as blocks of ``documents``, in hit order; hits of other documents, or of
+    blocks a document no longer has, are left out."""
+    by_id = {d.id: d for d in documents}
+    found = []
+    for h in hits:
+        doc = by_id.get(h.document_id)
+        block = doc.block(h.block_id) if doc is not None else None
+        if doc is not None and block is not None:
+            found.append(FoundBlock(doc, block, h.score))
+    return found
 
 
 @runtime_checkable
