@@ -238,3 +238,21 @@ async def test_vertical_text_on_a_scanned_drawing_is_found_by_search(settings: S
     finally:
         engine.close()
     assert "гидроизоляция" not in "\n".join(b.text for b in result.blocks).lower()
+
+
+def test_zoom_regions_cover_small_and_unsure_words_merged_by_orientation() -> None:
+    from aizoomdoc.documents.ocr import zoom_regions
+
+    dpi = 300.0  # small: under 27 px high; the regions reach 45 px around
+    words = [
+        (100.0, 100.0, 200.0, 160.0, "Ведомость", 1, 1, 1, 95.0),  # large and sure: not read again
+        (500.0, 500.0, 540.0, 520.0, "100", 1, 2, 1, 90.0),  # small
+        (560.0, 500.0, 600.0, 520.0, "150", 1, 2, 2, 90.0),  # small, next to it: one region
+        (1000.0, 100.0, 1200.0, 160.0, "Пepилa", 1, 3, 1, 40.0),  # unsure
+        (2000.0, 2000.0, 2010.0, 2010.0, "—", 1, 4, 1, 10.0),  # no letter or digit
+        (300.0, 800.0, 320.0, 900.0, "2400", 2, 1, 1, 90.0),  # vertical (turned reading), small
+    ]
+    regions = zoom_regions(words, 5, 3000, 3000, dpi)
+    upright = sorted(r for r, vertical in regions if not vertical)
+    assert upright == [(455, 455, 645, 565), (955, 55, 1245, 205)]
+    assert [r for r, vertical in regions if vertical] == [(255, 755, 365, 945)]
