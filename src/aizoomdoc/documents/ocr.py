@@ -15,7 +15,9 @@ data comes from Debian's ``tesseract-ocr-rus`` (or ``TESSDATA_PREFIX``/``OCR_TES
 
 Reading: the page as sparse text (:data:`SPARSE_TEXT`), then once more turned a quarter for the
 text written bottom to top (vertical dimensions, labels along walls), whose words are kept where
-the first reading found nothing (:meth:`OcrEngine.words`).
+the first reading found nothing (:meth:`OcrEngine.words`); then the regions around small or
+unsure words (5-pt dimension numbers and marks) enlarged twice, put together on one picture and
+read again, a surer word replacing the ones it overlaps (:meth:`OcrEngine._zoom_pass`).
 
 Blocks: words (with their confidence) become lines split at wide gaps, lines are clustered into
 blocks and table rows are marked exactly as for a PDF text layer (:mod:`aizoomdoc.documents.pdf`),
@@ -74,6 +76,8 @@ RULING_MIN_INCHES = 0.5
 ZOOM_SMALL_INCHES = 0.09
 ZOOM_UNSURE = 70.0
 ZOOM_PAD_INCHES = 0.15
+#: White between the enlarged regions put together on one picture (inches of the page).
+ZOOM_GAP_INCHES = 0.1
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,9 @@ class OcrOptions:
     vertical: bool = True
     #: Read again, enlarged this many times, the regions around small or unsure words (see
     #: :meth:`OcrEngine._zoom_pass`); 0 = no such pass.
-    zoom: float = 0.0
-    #: Remove ruling lines from the enlarged regions before reading them (see :data:`RULING_MIN_INCHES`).
+    zoom: float = 2.0
+    #: Remove ruling lines from the enlarged regions before reading them (see :data:`RULING_MIN_INCHES`;
+    #: measured neutral: 79.6 % against 79.9 % at 200 dpi, 79.1 % both at 300): off.
     zoom_rulings: bool = False
 
     def cache_key(self) -> str:
@@ -228,7 +233,8 @@ class OcrEngine:
 
         With the options' defaults: the page read as sparse text, then read again turned a
         quarter clockwise; a word of that second reading that is upright there
-        (vertical on the page) and not over a word of the first is added."""
+        (vertical on the page) and not over a word of the first is added; then the regions of
+        small or unsure words are read again enlarged (:meth:`_zoom_pass`)."""
         if self.options.remove_rulings:
             image = without_rulings(image, max(int(dpi * RULING_MIN_INCHES), 20))
         words = self._read(image, dpi, block_base=0)
@@ -273,21 +279,41 @@ class OcrEngine:
         out: list[Word | None] = list(words)
         boxes = np.array([w[:4] for w in words], dtype=float).reshape(-1, 4)
         added: list[int] = []  # indices in `out` of words this pass added
-        for region, (rect, vertical) in enumerate(zoom_regions(words, upright_count, image.width, image.height, dpi)):
+        tiles: list[tuple[tuple[int, int, int, int], bool, Any]] = []
+        for rect, vertical in zoom_regions(words, upright_count, image.width, image.height, dpi):
             crop = image.crop(rect)
             if vertical:
                 crop = crop.transpose(Image.Transpose.ROTATE_270)
             big = crop.resize((round(crop.width * zoom), round(crop.height * zoom)), Image.Resampling.LANCZOS)
             if self.options.zoom_rulings:
                 big = without_rulings(big, max(int(dpi * zoom * RULING_MIN_INCHES), 20))
+            tiles.append((rect, vertical, big))
+        if not tiles:
+            return words
+        # All regions on one sheet, white between them, read at once: one reading of many small
+        # pictures costs several times their pixels (Tesseract's fixed cost per picture).
+        gap = max(int(ZOOM_GAP_INCHES * dpi * zoom), 8)
+        origins, size = _shelf_pack([t[2].size for t in tiles], gap)
+        sheet = Image.new("L", size, 255)
+        for (ox, oy), (_rect, _vertical, big) in zip(origins, tiles, strict=True):
+            sheet.paste(big, (ox, oy))
+        read: list[list[Word]] = [[] for _ in tiles]
+        for w in self._read(sheet, dpi * zoom, block_base=block_base):
+            cx, cy = (w[0] + w[2]) / 2, (w[1] + w[3]) / 2
+            for k, ((ox, oy), (_rect, _vertical, big)) in enumerate(zip(origins, tiles, strict=True)):
+                if ox <= cx < ox + big.width and oy <= cy < oy + big.height:
+                    read[k].append((w[0] - ox, w[1] - oy, w[2] - ox, w[3] - oy, *w[4:]))
+                    break
+        for region, ((rect, vertical, big), tile_words) in enumerate(zip(tiles, read, strict=True)):
+            crop_height = rect[3] - rect[1]
             near = np.nonzero((boxes[:, 0] < rect[2]) & (boxes[:, 2] > rect[0])
                               & (boxes[:, 1] < rect[3]) & (boxes[:, 3] > rect[1]))[0].tolist()
-            for x0, y0, x1, y1, text, _block, line, word, conf in self._read(big, dpi * zoom, block_base=block_base):
+            for x0, y0, x1, y1, text, _block, line, word, conf in tile_words:
                 if not any(ch.isalnum() for ch in text) or (vertical and x1 - x0 < y1 - y0):
                     continue
                 x0, y0, x1, y1 = x0 / zoom, y0 / zoom, x1 / zoom, y1 / zoom
                 if vertical:  # the turned crop's (x, y) is the crop's (y, crop height - x)
-                    box = (rect[0] + y0, rect[1] + crop.width - x1, rect[0] + y1, rect[1] + crop.width - x0)
+                    box = (rect[0] + y0, rect[1] + crop_height - x1, rect[0] + y1, rect[1] + crop_height - x0)
                 else:
                     box = (rect[0] + x0, rect[1] + y0, rect[0] + x1, rect[1] + y1)
                 if ((box[0] <= rect[0] + edge and rect[0] > 0) or (box[1] <= rect[1] + edge and rect[1] > 0)
@@ -392,6 +418,24 @@ def zoom_regions(words: list[Word], upright_count: int, width: int, height: int,
                         changed = True
         out.extend(((int(m[0]), int(m[1]), int(m[2] + 0.999), int(m[3] + 0.999)), vertical) for m in merged)
     return out
+
+
+def _shelf_pack(sizes: list[tuple[int, int]], gap: int) -> tuple[list[tuple[int, int]], tuple[int, int]]:
+    """Places for pictures of ``sizes`` on one sheet, ``gap`` apart, in rows (tallest first) of
+    about the width of a square of their area; their top-left corners, and the sheet's size."""
+    area = sum((w + gap) * (h + gap) for w, h in sizes)
+    limit = max(max(w for w, _h in sizes) + 2 * gap, int(area ** 0.5))
+    origins: list[tuple[int, int]] = [(0, 0)] * len(sizes)
+    x, y, row, width = gap, gap, 0, 0
+    for k in sorted(range(len(sizes)), key=lambda i: -sizes[i][1]):
+        w, h = sizes[k]
+        if x > gap and x + w + gap > limit:
+            x, y, row = gap, y + row + gap, 0
+        origins[k] = (x, y)
+        x += w + gap
+        row = max(row, h)
+        width = max(width, x)
+    return origins, (width, y + row + gap)
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
