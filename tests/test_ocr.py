@@ -232,7 +232,7 @@ async def test_vertical_text_on_a_scanned_drawing_is_found_by_search(settings: S
         hits = await service.search("гидроизоляция фундамента", [doc.id], top_k=1)
         assert hits and hits[0].block_id == block.id
     # Without the turned reading the vertical words are not read (what the test is about).
-    engine = OcrEngine(OcrOptions(dpi=150, vertical=False))
+    engine = OcrEngine(OcrOptions(dpi=150, vertical=False, zoom=0.0))
     try:
         result = engine.recognise_page(str(path), 0, "pdf", 595, 842)
     finally:

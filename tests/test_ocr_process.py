@@ -16,7 +16,7 @@ import pymupdf
 import pytest
 
 from aizoomdoc.documents.ocr import OcrOptions
-from aizoomdoc.documents.synthetic import build_drawing_set, rasterised_pdf
+from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.pipeline.ocr_process import OcrProcess, background_priority
 
 
