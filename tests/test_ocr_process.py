@@ -16,8 +16,8 @@ import pymupdf
 import pytest
 
 from aizoomdoc.documents.ocr import OcrOptions
-from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 from aizoomdoc.pipeline.ocr_process import OcrProcess, background_priority
+from aizoomdoc.sample import build_drawing_set, rasterised_pdf
 
 
 @pytest.fixture(scope="module")

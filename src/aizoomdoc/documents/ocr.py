@@ -304,7 +304,7 @@ class OcrEngine:
                 if ox <= cx < ox + big.width and oy <= cy < oy + big.height:
                     read[k].append((w[0] - ox, w[1] - oy, w[2] - ox, w[3] - oy, *w[4:]))
                     break
-        for region, ((rect, vertical, big), tile_words) in enumerate(zip(tiles, read, strict=True)):
+        for region, ((rect, vertical, _big), tile_words) in enumerate(zip(tiles, read, strict=True)):
             crop_height = rect[3] - rect[1]
             near = np.nonzero((boxes[:, 0] < rect[2]) & (boxes[:, 2] > rect[0])
                               & (boxes[:, 1] < rect[3]) & (boxes[:, 3] > rect[1]))[0].tolist()
@@ -321,11 +321,11 @@ class OcrEngine:
                         or (box[3] >= rect[3] - edge and rect[3] < image.height)):
                     continue  # cut by the region's edge
                 under = [i for i in (*near, *added)
-                         if (w := out[i]) is not None and (_overlap(box, w[:4]) > 0.3 or _overlap(w[:4], box) > 0.3)]
+                         if (o := out[i]) is not None and (_overlap(box, o[:4]) > 0.3 or _overlap(o[:4], box) > 0.3)]
                 if not under:
                     added.append(len(out))
                     out.append((*box, text, block_base, region * 100_000 + line, word, conf))
-                elif conf > max(w[8] for i in under if (w := out[i]) is not None):
+                elif conf > max(o[8] for i in under if (o := out[i]) is not None):
                     first = out[under[0]]
                     assert first is not None
                     out[under[0]] = (*box, text, first[5], first[6], first[7], conf)
