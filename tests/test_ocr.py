@@ -232,9 +232,64 @@ async def test_vertical_text_on_a_scanned_drawing_is_found_by_search(settings: S
         hits = await service.search("гидроизоляция фундамента", [doc.id], top_k=1)
         assert hits and hits[0].block_id == block.id
     # Without the turned reading the vertical words are not read (what the test is about).
-    engine = OcrEngine(OcrOptions(dpi=150, vertical=False))
+    engine = OcrEngine(OcrOptions(dpi=150, vertical=False, zoom=0.0))
     try:
         result = engine.recognise_page(str(path), 0, "pdf", 595, 842)
     finally:
         engine.close()
     assert "гидроизоляция" not in "\n".join(b.text for b in result.blocks).lower()
+
+
+def test_zoom_regions_cover_small_and_unsure_words_merged_by_orientation() -> None:
+    from aizoomdoc.documents.ocr import zoom_regions
+
+    dpi = 300.0  # small: under 27 px high; the regions reach 45 px around
+    words = [
+        (100.0, 100.0, 200.0, 160.0, "Ведомость", 1, 1, 1, 95.0),  # large and sure: not read again
+        (500.0, 500.0, 540.0, 520.0, "100", 1, 2, 1, 90.0),  # small
+        (560.0, 500.0, 600.0, 520.0, "150", 1, 2, 2, 90.0),  # small, next to it: one region
+        (1000.0, 100.0, 1200.0, 160.0, "Пepилa", 1, 3, 1, 40.0),  # unsure
+        (2000.0, 2000.0, 2010.0, 2010.0, "—", 1, 4, 1, 10.0),  # no letter or digit
+        (300.0, 800.0, 320.0, 900.0, "2400", 2, 1, 1, 90.0),  # vertical (turned reading), small
+    ]
+    regions = zoom_regions(words, 5, 3000, 3000, dpi)
+    upright = sorted(r for r, vertical in regions if not vertical)
+    assert upright == [(455, 455, 645, 565), (955, 55, 1245, 205)]
+    assert [r for r, vertical in regions if vertical] == [(255, 755, 365, 945)]
+
+
+def _small_labels_on_dimension_lines() -> bytes:
+    """A scanned A5 "drawing" at 150 dpi: 4-pt labels and dimension numbers, each on a dimension
+    line with a tick crossing its start (too small for one reading at this resolution)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=420, height=298)
+    font = pymupdf.Font("helv")
+    for k, text in enumerate(SMALL_LABELS):
+        x, y = 30 + (k % 3) * 130, 40 + (k // 3) * 60
+        page.draw_line((x - 10, y + 1), (x + 90, y + 1), width=0.4)
+        page.draw_line((x - 5, y + 5), (x + 5, y - 5), width=0.4)
+        writer = pymupdf.TextWriter(page.rect)
+        writer.append((x + 20, y - 0.5), text, font=font, fontsize=4)
+        writer.write_text(page)
+    data = doc.tobytes()
+    doc.close()
+    return rasterised_pdf(data, dpi=150)
+
+
+SMALL_LABELS = ["1250", "3400", "Труба", "2700", "Отвод", "Кран", "4800", "Заглушка", "950", "Муфта", "6300", "Тройник"]
+
+
+def test_small_labels_are_read_by_the_enlarged_second_reading(tmp_path: Path) -> None:
+    path = tmp_path / "small.pdf"
+    path.write_bytes(_small_labels_on_dimension_lines())
+    found = {}
+    for zoom in (0.0, 2.0):
+        engine = OcrEngine(OcrOptions(dpi=150, zoom=zoom))
+        try:
+            result = engine.recognise_page(str(path), 0, "pdf", 420, 298)
+        finally:
+            engine.close()
+        words = " ".join(b.text for b in result.blocks).lower().replace(".", " ").split()
+        found[zoom] = sum(label.lower() in words for label in SMALL_LABELS)
+        assert len(words) == len(set(words)) or zoom == 0.0, words  # no word twice from the two readings
+    assert found[0.0] <= 6 and found[2.0] >= 10, found
