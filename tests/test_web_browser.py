@@ -237,6 +237,10 @@ def test_viewports_of_a_table_answer_and_a_plan_answer(tmp_path: Path) -> None:
         expect(page.locator("#doc-list .doc-chip")).to_contain_text("77/25-СК-ОВ2", timeout=30_000)
         expect(page.locator("#send")).to_be_enabled()
         expect(page.locator("#messages .example").first).to_contain_text("П1")
+        # the input's hint is a question about this set, not the fixed roof example
+        first_example = page.locator("#messages .example").first.inner_text()
+        hint = page.locator("#question").get_attribute("placeholder") or ""
+        assert first_example in hint and "кровли" not in hint, hint
 
         page.fill("#question", "Какая мощность П1?")
         page.get_by_role("button", name="Спросить").click()

@@ -46,7 +46,8 @@ export const STRINGS = {
   "chat.pick_document": "Добавить загруженный документ…",
   "chat.not_found": "Чат не найден (возможно, удалён).",
 
-  "composer.placeholder": "Вопрос по документам, например: «Какая толщина утеплителя кровли П-1?»",
+  "composer.placeholder": "Вопрос по документам чата",
+  "composer.placeholder_example": "Вопрос по документам, например: «{question}»",
   "composer.send": "Спросить",
   "composer.need_documents": "Сначала прикрепите документ к чату.",
 

@@ -13,6 +13,7 @@ import { thumb as readableThumb } from "./thumbs.js";
 export function renderMessages() {
   const box = $("#messages");
   box.replaceChildren();
+  $("#question").placeholder = t("composer.placeholder");
   if (!state.messages.length) box.append(emptyChat());
   let lastUser = null;
   for (const m of state.messages) {
@@ -36,6 +37,8 @@ function emptyChat() {
     const row = el("div", { class: "examples" }, el("span", { class: "note", text: t("chat.examples") }));
     box.append(row);
     exampleQuestions(state.chat.document_ids).then((questions) => {
+      // The input's hint names a question about this document, not a fixed one about roofs.
+      if (questions.length) $("#question").placeholder = t("composer.placeholder_example", { question: questions[0] });
       for (const q of questions) {
         row.append(el("button", { type: "button", class: "example", text: q, onclick: () => {
           $("#question").value = q;
