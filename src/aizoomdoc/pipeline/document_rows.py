@@ -8,7 +8,6 @@ index all turn a :class:`~aizoomdoc.documents.model.Document` into ``documents``
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from aizoomdoc.documents.model import Block, Document, Page, SheetInfo
 from aizoomdoc.documents.title import display_title
 from aizoomdoc.search import IndexedBlock
 from aizoomdoc.search.index import indexed_block
+from aizoomdoc.store.validate import is_uuid
 
 
 def _sheet(info: SheetInfo | None) -> dict[str, str] | None:
@@ -97,11 +97,7 @@ def indexed_blocks(block_rows: Iterable[dict[str, Any]],
 
 def is_document_id(ref: object) -> bool:
     """Whether ``ref`` is a document id (a uuid), as opposed to a path or anything else."""
-    try:
-        uuid.UUID(str(ref))
-    except ValueError:
-        return False
-    return isinstance(ref, str)
+    return isinstance(ref, str) and is_uuid(ref)
 
 
 def index_version(row: dict[str, Any]) -> str:

@@ -29,6 +29,7 @@ from aizoomdoc.errors import AizoomdocError, DocumentError, InvalidInputError, N
 from aizoomdoc.store.files import FileStorage
 from aizoomdoc.store.files.paths import unique_filename
 from aizoomdoc.store.library import LibraryStore
+from aizoomdoc.store.validate import is_uuid
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,6 @@ def _sha256_of(path: Path) -> tuple[str, int]:
 def _norm(path: str) -> str:
     """A folder path for comparison: parts trimmed, case folded (``Проект / ОВ`` = ``проект/ов``)."""
     return "/".join(" ".join(p.split()) for p in path.split("/")).casefold()
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 class LibraryService:
@@ -94,7 +87,7 @@ class LibraryService:
         """A folder by id or by path of names (``Проект/Раздел ОВ``, case-insensitive)."""
         ref = (ref or "").strip()
         rows = await self.folders(user_id)
-        if _is_uuid(ref):
+        if is_uuid(ref):
             for r in rows:
                 if r["id"] == str(uuid.UUID(ref)):
                     return r

@@ -26,6 +26,7 @@ from aizoomdoc.config import Settings
 from aizoomdoc.store.clock import to_iso
 from aizoomdoc.store.database import Database
 from aizoomdoc.store.document_models import DocumentBlockRow, DocumentRow
+from aizoomdoc.store.validate import is_uuid
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -254,7 +255,7 @@ class DocumentStore:
 
     # --- reads ----------------------------------------------------------------------------------
     async def get(self, document_id: str) -> dict[str, Any] | None:
-        if not _is_uuid(document_id):
+        if not is_uuid(document_id):
             return None
         stmt = select(documents).where(documents.c.id == document_id, documents.c.user_id == self.user_id)
 
@@ -274,7 +275,7 @@ class DocumentStore:
         return await self._run(fn)
 
     async def get_many(self, document_ids: Iterable[str]) -> list[dict[str, Any]]:
-        ids = [d for d in dict.fromkeys(document_ids) if _is_uuid(d)]
+        ids = [d for d in dict.fromkeys(document_ids) if is_uuid(d)]
 
         def fn(conn: Connection) -> list[dict[str, Any]]:
             out: list[dict[str, Any]] = []
@@ -304,7 +305,7 @@ class DocumentStore:
 
         ``pages``: only these 1-based page numbers.
         """
-        ids = [d for d in dict.fromkeys(document_ids) if _is_uuid(d)]
+        ids = [d for d in dict.fromkeys(document_ids) if is_uuid(d)]
         page_list = sorted(set(pages)) if pages is not None else None
 
         def fn(conn: Connection) -> list[dict[str, Any]]:
@@ -322,14 +323,6 @@ class DocumentStore:
             return out
 
         return await self._run(fn)
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 __all__ = ["DocumentStore", "block_row_id"]

@@ -36,6 +36,15 @@ def shorten(value: Any) -> str:
 
 
 # --- ids ------------------------------------------------------------------------------------------
+def is_uuid(value: object) -> bool:
+    """Whether ``value`` reads as a uuid (any of the forms :class:`uuid.UUID` accepts)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def canonical_uuid(value: Any, field: str) -> str:
     """``value`` as a canonical (lower-case, hyphenated) uuid string."""
     if isinstance(value, str):

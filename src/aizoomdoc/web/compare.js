@@ -4,6 +4,7 @@
 // GET /api/compare (computed once on the server, then cached).
 
 import { api } from "./api.js";
+import { $, el } from "./dom.js";
 import { STRINGS, t } from "./i18n.js";
 
 Object.assign(STRINGS, {
@@ -48,23 +49,10 @@ Object.assign(STRINGS, {
   "compare.register.ok": "Реестр совпадает с найденными изменениями.",
 });
 
-const $ = (sel) => document.querySelector(sel);
 let options = null; // {getChat, getDocuments, toast}
 let result = null;
 let selected = null;
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 // Hook for app.js: called once at start.
 export function initCompare(opts) {

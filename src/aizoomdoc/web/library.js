@@ -4,6 +4,7 @@
 // picker. Everything is read from the server (/api/library/…), never kept only here.
 
 import { api, ApiError } from "./api.js";
+import { el } from "./dom.js";
 import { STRINGS, t } from "./i18n.js";
 
 Object.assign(STRINGS, {
@@ -46,18 +47,6 @@ const lib = {
   busy: new Map(), // folder id -> upload status line
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function guard(fn) {
   return (...args) => Promise.resolve(fn(...args)).catch((e) => {

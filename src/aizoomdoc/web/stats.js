@@ -2,6 +2,7 @@
 // (questions, tokens, answer time), drawn as inline SVG — no library, no build step.
 
 import { api } from "./api.js";
+import { $, el } from "./dom.js";
 import { STRINGS, t } from "./i18n.js";
 
 Object.assign(STRINGS, {
@@ -49,21 +50,8 @@ Object.assign(STRINGS, {
 });
 
 const SVG = "http://www.w3.org/2000/svg";
-const $ = (sel) => document.querySelector(sel);
 let period = "30";
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null) continue;
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function svg(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aizoomdoc.zoom.plan import Box, HitBox, PlanOptions, clamp_box, pad_box, plan_viewports
+from aizoomdoc.zoom.plan import Box, HitBox, HitsOnPage, PlanOptions, clamp_box, pad_box, plan_viewports
 
 #: Cap height of Latin/Cyrillic capitals as a fraction of the font size (see render.CAP_RATIO).
 CAP_RATIO = 0.7
@@ -50,7 +50,7 @@ class RowHit:
 
 
 @dataclass
-class View:
+class View(HitsOnPage):
     """One image to render: ``bbox_norm`` of a page (the drawing under the ruler), the boxes to
     outline, an optional header strip above it, and the lowest resolution that keeps the hit
     text at the floor."""
@@ -65,18 +65,6 @@ class View:
     part: str | None = None  # "key" | "values" for the parts of a split row
     id: str = ""
     extra: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def page_number(self) -> int:
-        return self.page_index + 1
-
-    @property
-    def block_ids(self) -> list[str]:
-        return [h.block_id for h in self.hits]
-
-    @property
-    def score(self) -> float:
-        return max((h.score for h in self.hits), default=0.0)
 
 
 def floor_dpi(text_pt: float | None, opts: LayoutOptions) -> float:

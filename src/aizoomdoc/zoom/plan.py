@@ -24,15 +24,12 @@ class HitBox:
     score: float = 0.0
 
 
-@dataclass
-class Region:
-    """A viewport: one padded, clamped rectangle on one page holding one or more hits."""
+class HitsOnPage:
+    """What a rectangle of a page holding hits tells about them (shared by :class:`Region` and
+    the layout's views)."""
 
-    id: str
-    document_id: str
     page_index: int
-    bbox_norm: Box
-    hits: list[HitBox] = field(default_factory=list)
+    hits: list[HitBox]
 
     @property
     def page_number(self) -> int:
@@ -45,6 +42,17 @@ class Region:
     @property
     def score(self) -> float:
         return max((h.score for h in self.hits), default=0.0)
+
+
+@dataclass
+class Region(HitsOnPage):
+    """A viewport: one padded, clamped rectangle on one page holding one or more hits."""
+
+    id: str
+    document_id: str
+    page_index: int
+    bbox_norm: Box
+    hits: list[HitBox] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

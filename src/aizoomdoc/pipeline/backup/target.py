@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 from aizoomdoc.config import Settings
 from aizoomdoc.errors import InvalidInputError, NotFoundError, StorageError, describe_os_error
+from aizoomdoc.store.files.local import atomic_write
 
 S3_SCHEME = "s3://"
 #: Backups hold whole table dumps and any stored file: no upload limit of their own.
@@ -72,18 +72,7 @@ class FolderTarget(BackupTarget):
         return StorageError("backup.folder_error", location=self.location, detail=describe_os_error(exc))
 
     def _write(self, name: str, write: Any) -> None:
-        target = self._path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{uuid.uuid4().hex}.tmp"
-        try:
-            with open(tmp, "wb") as fh:
-                write(fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        atomic_write(self._path(name), write)
 
     async def _io(self, fn: Any, *args: Any) -> Any:
         try:

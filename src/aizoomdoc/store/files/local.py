@@ -38,8 +38,9 @@ META_DIR = ".meta"
 _COPY_CHUNK = 1024 * 1024
 
 
-def _atomic_write(target: Path, write: Any) -> None:
-    """Write through ``write(fileobj)`` into a temp file next to ``target``, then rename over it."""
+def atomic_write(target: Path, write: Any) -> None:
+    """Write through ``write(fileobj)`` into a temp file next to ``target``, then rename over it:
+    a reader sees the old file or the whole new one, never a part."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{uuid.uuid4().hex}.tmp"
     try:
@@ -123,13 +124,13 @@ class LocalFileStorage(FileStorage):
     # --- writes -------------------------------------------------------------------------------------
     def _write_meta(self, key: str, content_type: str, metadata: dict[str, str]) -> None:
         body = json.dumps({"content_type": content_type, "metadata": metadata}, ensure_ascii=False)
-        _atomic_write(self._meta_path(key), lambda fh: fh.write(body.encode("utf-8")))
+        atomic_write(self._meta_path(key), lambda fh: fh.write(body.encode("utf-8")))
 
     def _put_bytes_sync(self, data: bytes, key: str, content_type: str, metadata: dict[str, str]) -> None:
         path = self.path_for(key)
         try:
             self._write_meta(key, content_type, metadata)
-            _atomic_write(path, lambda fh: fh.write(data))
+            atomic_write(path, lambda fh: fh.write(data))
         except OSError as exc:
             raise self._fail(t("files.local.action.write"), exc) from exc
 
@@ -142,7 +143,7 @@ class LocalFileStorage(FileStorage):
 
         try:
             self._write_meta(key, content_type, metadata)
-            _atomic_write(path, copy)
+            atomic_write(path, copy)
         except FileNotFoundError as exc:
             if not src.exists():
                 raise NotFoundError("files.source_missing", path=str(src)) from exc
@@ -166,7 +167,7 @@ class LocalFileStorage(FileStorage):
         def copy() -> None:
             try:
                 with open(src, "rb") as source:
-                    _atomic_write(target, lambda fh: shutil.copyfileobj(source, fh, _COPY_CHUNK))
+                    atomic_write(target, lambda fh: shutil.copyfileobj(source, fh, _COPY_CHUNK))
             except FileNotFoundError:
                 raise NotFoundError("files.not_found", file=s3_key) from None
 
