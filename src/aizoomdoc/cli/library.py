@@ -57,6 +57,14 @@ def _hint(exc: AizoomdocError) -> AizoomdocError:
     return exc
 
 
+async def _folder(svc: LibraryService, folder: str, user_id: str) -> dict[str, Any]:
+    """The folder named on the command line (id or path); not found: the error with the hint."""
+    try:
+        return await svc.resolve_folder(folder, user_id)
+    except AizoomdocError as exc:
+        raise _hint(exc) from None
+
+
 def _size(value: Any) -> str:
     if not isinstance(value, int):
         return ""
@@ -149,10 +157,7 @@ def ls_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
     async def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         async with _service() as svc:
             uid = _user(user)
-            try:
-                ref = await svc.resolve_folder(folder, uid)
-            except AizoomdocError as exc:
-                raise _hint(exc) from None
+            ref = await _folder(svc, folder, uid)
             return ref, await svc.store.for_user(uid).get_folder_files(ref["id"])
 
     ref, rows = run_async(run)
@@ -183,10 +188,7 @@ def add_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
         failed = 0
         async with _service() as svc:
             uid = _user(user)
-            try:
-                ref = await svc.resolve_folder(folder, uid)
-            except AizoomdocError as exc:
-                raise _hint(exc) from None
+            ref = await _folder(svc, folder, uid)
             for item in refs:
                 path = Path(item).expanduser()
                 try:
@@ -217,10 +219,7 @@ def remove_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
     async def run() -> tuple[dict[str, Any], dict[str, Any]]:
         async with _service() as svc:
             uid = _user(user)
-            try:
-                ref = await svc.resolve_folder(folder, uid)
-            except AizoomdocError as exc:
-                raise _hint(exc) from None
+            ref = await _folder(svc, folder, uid)
             return ref, await svc.remove_from_folder(ref["id"], file_id, uid)
 
     ref, report = run_async(run)
@@ -237,10 +236,7 @@ def rmdir_command(folder: str = typer.Argument(..., help=FOLDER_HELP),
     async def run() -> dict[str, Any]:
         async with _service() as svc:
             uid = _user(user)
-            try:
-                ref = await svc.resolve_folder(folder, uid)
-            except AizoomdocError as exc:
-                raise _hint(exc) from None
+            ref = await _folder(svc, folder, uid)
             return await svc.delete_folder(ref["id"], uid)
 
     report = run_async(run)
